@@ -1,0 +1,62 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else supports them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+MANAGE := $(BIN)/python manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help install run test lint format bench migrate demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@py=$$(scripts/find-python) || exit 1; \
+	echo "Creating $(VENV) with $$py"; \
+	"$$py" -m venv $(VENV)
+
+$(UV): | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.8"
+
+install: $(UV) ## create or update .venv with the locked dependencies
+	$(UV) sync --locked --python $(BIN)/python --quiet
+
+demo: migrate ## load demo data and the demo admin (idempotent)
+	$(MANAGE) seed_demo
+
+.env:
+	cp .env.example .env
+
+migrate: install .env
+	$(MANAGE) migrate --no-input
+
+run: demo ## install, migrate, load demo data and serve on http://127.0.0.1:8000
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+test: install lint ## the whole suite on PostgreSQL and Redis (DATABASE_URL / REDIS_URL, default: local servers)
+	DEBUG=false SECRET_KEY=test-only-secret-key-not-for-production \
+	DATABASE_URL=$${TEST_DATABASE_URL:-$${DATABASE_URL:-postgres:///test}} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+	$(BIN)/pytest -p no:cacheprovider --benchmark-disable $(PYTEST_ARGS)
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install ## the benchmarks in tests/load at full size
+	DEBUG=false SECRET_KEY=test-only-secret-key-not-for-production \
+	DATABASE_URL=$${DATABASE_URL:-postgres:///test} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+	BENCH_SIZE=full $(BIN)/pytest tests/load -p no:cacheprovider --benchmark-only -s
+
+clean: ## remove the virtual environment and local data
+	rm -rf $(VENV) db.sqlite3 var/

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from profiles import views
+
+app_name = "profiles"
+
+urlpatterns = [
+    path("welcome/", views.welcome, name="welcome"),
+    path("profile/", views.my_profile, name="me"),
+    path("profile/edit/", views.edit_profile, name="edit"),
+    path("profile/goals/", views.goals, name="goals"),
+    path("profile/goals/<int:pk>/edit/", views.edit_goal, name="edit-goal"),
+    path("profile/goals/<int:pk>/delete/", views.delete_goal, name="delete-goal"),
+    path("profile/offer/", views.offer, name="offer"),
+    path("profile/availability/", views.availability, name="availability"),
+    path("skills/search/", views.skill_search, name="skill-search"),
+    path("people/", views.people, name="people"),
+    path("people/<int:pk>/", views.person, name="person"),
+    path("dev/outbox/", views.outbox, name="outbox"),
+    path("dev/outbox/<int:pk>/", views.outbox_email, name="outbox-email"),
+]

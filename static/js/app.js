@@ -1,0 +1,120 @@
+// Small progressive enhancements. Every page works without them; htmx does the requests.
+(function () {
+  "use strict";
+
+  // Guess the time zone from the browser where a field asks for it and none was chosen yet.
+  function guessTimezone(root) {
+    var zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    if (!zone) return;
+    root.querySelectorAll("[data-guess-tz]").forEach(function (field) {
+      if (field.tagName === "SELECT") {
+        if (field.value === "UTC" && field.querySelector('option[value="' + zone + '"]')) field.value = zone;
+      } else if (!field.value) {
+        field.value = zone;
+      }
+    });
+  }
+
+  // Skill picker: a search result button adds a checked checkbox to the chosen list.
+  function onSkillAdd(event) {
+    var button = event.target.closest(".chip-add");
+    if (!button) return;
+    var chosen = document.getElementById("chosen-skills");
+    if (!chosen) return;
+    var id = button.dataset.skillId;
+    var existing = chosen.querySelector('input[value="' + id + '"]');
+    if (existing) {
+      existing.checked = true;
+    } else {
+      var label = document.createElement("label");
+      label.className = "chip";
+      var box = document.createElement("input");
+      box.type = "checkbox"; box.name = "skills"; box.value = id; box.checked = true;
+      label.appendChild(box);
+      label.appendChild(document.createTextNode(" " + button.dataset.skillName));
+      chosen.appendChild(label);
+    }
+    button.closest("li").remove();
+    var search = document.getElementById("skill-search");
+    if (search) search.focus();
+  }
+
+  // The week grid: click or drag to paint cells; arrow keys move, Space toggles.
+  function weekGrid(table) {
+    var form = table.closest("form");
+    var rows = Array.prototype.map.call(table.tBodies[0].rows, function (row) {
+      return Array.prototype.slice.call(row.querySelectorAll("input.cell"));
+    });
+    var painting = null;
+    var changed = false;
+
+    function save() {
+      if (changed && window.htmx) window.htmx.trigger(form, "grid-change");
+      changed = false;
+    }
+    function setCell(cell, value) {
+      if (cell.checked !== value) { cell.checked = value; changed = true; }
+    }
+    function focusCell(r, c) {
+      r = Math.max(0, Math.min(rows.length - 1, r));
+      c = Math.max(0, Math.min(rows[r].length - 1, c));
+      rows.forEach(function (row) { row.forEach(function (cell) { cell.tabIndex = -1; }); });
+      rows[r][c].tabIndex = 0;
+      rows[r][c].focus();
+    }
+    // Roving tab stop: one cell of the grid is in the tab order.
+    rows.forEach(function (row, r) {
+      row.forEach(function (cell, c) {
+        cell.dataset.r = r; cell.dataset.c = c;
+        cell.tabIndex = (r === 0 && c === 0) ? 0 : -1;
+      });
+    });
+
+    table.addEventListener("mousedown", function (event) {
+      var cell = event.target.closest("input.cell");
+      if (!cell || event.button !== 0) return;
+      event.preventDefault();
+      painting = !cell.checked;
+      setCell(cell, painting);
+      focusCell(+cell.dataset.r, +cell.dataset.c);
+    });
+    table.addEventListener("mouseover", function (event) {
+      var cell = event.target.closest("input.cell");
+      if (cell && painting !== null) setCell(cell, painting);
+    });
+    document.addEventListener("mouseup", function () {
+      if (painting !== null) { painting = null; save(); }
+    });
+    // Mouse clicks were handled on mousedown; keyboard "clicks" (detail 0) toggle natively.
+    table.addEventListener("click", function (event) {
+      if (event.target.matches("input.cell") && event.detail > 0) event.preventDefault();
+    });
+    table.addEventListener("change", function (event) {
+      if (event.target.matches("input.cell")) { changed = true; save(); }
+    });
+    table.addEventListener("keydown", function (event) {
+      var cell = event.target.closest("input.cell");
+      if (!cell) return;
+      var r = +cell.dataset.r, c = +cell.dataset.c;
+      var moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1],
+                    Home: [0, -c], End: [0, 23 - c] };
+      if (moves[event.key]) {
+        event.preventDefault();
+        focusCell(r + moves[event.key][0], c + moves[event.key][1]);
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        setCell(cell, !cell.checked);
+        save();
+      }
+    });
+  }
+
+  function init(root) {
+    guessTimezone(root);
+    root.querySelectorAll("[data-week-grid]").forEach(weekGrid);
+  }
+
+  document.addEventListener("click", onSkillAdd);
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+})();

@@ -1,0 +1,227 @@
+"""Who may open what. Every URL pattern of the project needs an expected outcome for each role;
+a new view without a row here fails the suite. This is what keeps one person out of another's
+data, so when you add a view, add its row, and think about the forbidden paths first."""
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from profiles.models import Email, Goal, Profile
+from tests.conftest import make_person
+
+ROLES = ("anonymous", "user", "staff")
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A 302 whose target starts with `to`."""
+
+    to: str
+
+    def __repr__(self) -> str:
+        return f"302->{self.to}"
+
+
+LOGIN = Redirect("/accounts/login/?next=")
+ADMIN_LOGIN = Redirect("/admin/login/?next=")
+HOME = Redirect("/")
+REAUTH = Redirect("/accounts/reauthenticate/")
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    options: tuple
+
+    def __repr__(self) -> str:
+        return " or ".join(map(repr, self.options))
+
+
+OK, FORBIDDEN, NOT_FOUND, NOT_ALLOWED = 200, 403, 404, 405
+
+
+def row(anonymous, user, staff=None):
+    return {"anonymous": anonymous, "user": user, "staff": user if staff is None else staff}
+
+
+# URL name -> expected outcome of a GET, per role. "user" is an ordinary signed-in person.
+MATRIX = {
+    "home": row(OK, OK),
+    "health": row(OK, OK),  # for load balancers: says only "ok", reveals nothing
+    # allauth: entrance pages send signed-in people home; account pages need a login.
+    "account_login": row(OK, HOME),
+    "account_signup": row(OK, HOME),
+    "account_logout": row(HOME, OK),
+    "account_inactive": row(OK, OK),
+    "account_reauthenticate": row(LOGIN, OK),
+    "account_email": row(LOGIN, OK),
+    "account_email_verification_sent": row(OK, OK),
+    "account_change_password": row(LOGIN, OK),
+    "account_set_password": row(LOGIN, Redirect("/accounts/password/change/")),
+    "account_reset_password": row(OK, OK),
+    "account_reset_password_done": row(OK, OK),
+    "account_reset_password_from_key": row(OK, OK),  # a bad key shows "link invalid"
+    "account_reset_password_from_key_done": row(OK, OK),
+    "account_confirm_email": row(OK, OK),  # a bad key shows "link expired or invalid"
+    "account_confirm_login_code": row(Redirect("/accounts/login/"), HOME),
+    "mfa_index": row(LOGIN, OK),
+    "mfa_authenticate": row(Redirect("/accounts/login/"), HOME),
+    "mfa_reauthenticate": row(LOGIN, REAUTH),
+    "mfa_activate_totp": row(Redirect("/accounts/login/?next="), REAUTH),
+    "mfa_deactivate_totp": row(LOGIN, NOT_FOUND),  # nothing to deactivate yet
+    "mfa_view_recovery_codes": row(LOGIN, NOT_FOUND),
+    "mfa_generate_recovery_codes": row(Redirect("/accounts/login/?next="), REAUTH),
+    "mfa_download_recovery_codes": row(LOGIN, NOT_FOUND),
+    # Profiles: a person edits only their own; the objects below belong to someone else.
+    "profiles:welcome": row(LOGIN, OK),
+    "profiles:me": row(LOGIN, Redirect("/people/")),
+    "profiles:edit": row(LOGIN, OK),
+    "profiles:goals": row(LOGIN, OK),
+    "profiles:edit-goal": row(LOGIN, NOT_FOUND),  # another person's goal
+    "profiles:delete-goal": row(LOGIN, NOT_FOUND),  # another person's goal
+    "profiles:offer": row(LOGIN, OK),
+    "profiles:availability": row(LOGIN, OK),
+    "profiles:skill-search": row(LOGIN, OK),
+    "profiles:people": row(LOGIN, OK),
+    "profiles:person": row(LOGIN, NOT_FOUND),  # another person's hidden profile
+    # The development outbox: staff only (and only with DEBUG on, tested separately).
+    "profiles:outbox": row(LOGIN, NOT_FOUND, OK),
+    "profiles:outbox-email": row(LOGIN, NOT_FOUND, OK),
+}
+
+# The admin site: nobody but staff gets in. Its many patterns share one rule, with the few
+# views that behave differently listed by name.
+# Object pages are opened with one id for every model: where no such object exists the admin
+# redirects to its index with a message.
+ADMIN_DEFAULT = row(ADMIN_LOGIN, ADMIN_LOGIN, AnyOf((OK, Redirect("/admin/"))))
+ADMIN_EXCEPTIONS = {
+    "admin:login": row(LOGIN, FORBIDDEN, Redirect("/admin/")),
+    "admin:logout": row(Redirect("/admin/"), Redirect("/admin/"), NOT_ALLOWED),  # POST only
+    "admin:autocomplete": row(ADMIN_LOGIN, ADMIN_LOGIN, FORBIDDEN),  # needs query parameters
+    "admin:view_on_site": row(ADMIN_LOGIN, ADMIN_LOGIN, NOT_FOUND),
+    # object_id/ (unnamed) redirects to object_id/change/
+    "admin:<path:object_id>/": row(ADMIN_LOGIN, ADMIN_LOGIN, Redirect("/admin/")),
+    "admin:(?P<url>.*)$": row(ADMIN_LOGIN, ADMIN_LOGIN, NOT_FOUND),  # catch-all: 404
+}
+
+
+def all_patterns():
+    def walk(patterns, namespace=None):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = pattern.namespace or namespace
+                if namespace and pattern.namespace:
+                    inner = f"{namespace}:{pattern.namespace}"
+                yield from walk(pattern.url_patterns, inner)
+            elif isinstance(pattern, URLPattern):
+                yield namespace, pattern
+
+    yield from walk(get_resolver().url_patterns)
+
+
+def key_of(namespace, pattern) -> str:
+    if pattern.name:
+        return f"{namespace}:{pattern.name}" if namespace else pattern.name
+    tail = str(pattern.pattern).rsplit("/", 2)[-2:]
+    return f"{namespace}:" + ("/".join(tail) if tail[-1] == "" else tail[-1])
+
+
+def expectation(key: str):
+    if key in MATRIX:
+        return MATRIX[key]
+    if key.startswith("admin:"):
+        if key in ADMIN_EXCEPTIONS:
+            return ADMIN_EXCEPTIONS[key]
+        return ADMIN_DEFAULT
+    return None
+
+
+def test_every_url_pattern_has_an_expected_outcome_for_every_role():
+    missing = [key_of(ns, p) for ns, p in all_patterns() if expectation(key_of(ns, p)) is None]
+    assert not missing, f"add rows to tests/test_access_matrix.py for: {missing}"
+    for key in MATRIX:
+        assert set(MATRIX[key]) == set(ROLES), key
+
+
+# Arguments for patterns whose "pk" names a particular object.
+OBJECT_ARGS = {
+    "profiles:edit-goal": lambda o: {"pk": o["others_goal"].pk},
+    "profiles:delete-goal": lambda o: {"pk": o["others_goal"].pk},
+    "profiles:person": lambda o: {"pk": o["hidden_person"].pk},
+}
+
+
+def url_for(key: str, pattern, objects: dict) -> str:
+    """A concrete URL for a pattern, filling its arguments with objects that exist."""
+    if key in OBJECT_ARGS:
+        return reverse(key, kwargs=OBJECT_ARGS[key](objects))
+    route = str(pattern.pattern)
+    values = {
+        "pk": objects["email"].pk,
+        "key": "not-a-real-key",
+        "uidb36": "0",
+        "app_label": "profiles",
+        "object_id": str(objects["user"].pk),
+        "id": str(objects["user"].pk),
+        "content_type_id": "1",
+    }
+    if pattern.name:
+        names = re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route)
+        return reverse(key, kwargs={a or b: str(values[a or b]) for a, b in names})
+    # Unnamed admin patterns: build the path by hand from their admin model URL.
+    if key == "admin:(?P<url>.*)$":
+        return "/admin/profiles/no-such-page/"
+    return f"/admin/profiles/user/{objects['user'].pk}/"
+
+
+def outcome(response):
+    if response.status_code in (301, 302):
+        return f"302->{response.url}"
+    return response.status_code
+
+
+def matches(expected, response) -> bool:
+    if isinstance(expected, AnyOf):
+        return any(matches(option, response) for option in expected.options)
+    if isinstance(expected, Redirect):
+        return response.status_code == 302 and response.url.startswith(expected.to)
+    return response.status_code == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_exactly_the_expected_outcome_on_every_url(client, db, settings, role):
+    settings.DEBUG = True  # the outbox exists only in DEBUG; everything else ignores it
+    user = make_person("ursula@example.org", name="Ursula User")
+    staff = make_person("stella@example.org", name="Stella Staff", staff=True)
+    staff.is_superuser = True  # the "staff" role is a site admin
+    staff.save()
+    other = make_person("olga@example.org", name="Olga Other")
+    for person, visibility in ((user, "all"), (staff, "all"), (other, "hidden")):
+        Profile.objects.create(user=person, is_mentee=True, visibility=visibility)
+    email = Email.objects.create(to=[user.email], subject="Hello", body_text="Hi")
+    objects = {
+        "user": user,
+        "email": email,
+        "others_goal": Goal.objects.create(owner=other, title="Olga's goal"),
+        "hidden_person": other,
+    }
+    if role != "anonymous":
+        client.force_login(user if role == "user" else staff)
+
+    wrong = []
+    for namespace, pattern in all_patterns():
+        key = key_of(namespace, pattern)
+        url = url_for(key, pattern, objects)
+        expected = expectation(key)[role]
+        response = client.get(url)
+        if not matches(expected, response):
+            wrong.append(f"{key} {url}: expected {expected!r}, got {outcome(response)}")
+
+    assert not wrong, "\n".join(wrong)
+
+
+def test_outbox_does_not_exist_without_debug_even_for_staff(client, staff):
+    client.force_login(staff)
+
+    assert client.get(reverse("profiles:outbox")).status_code == 404
