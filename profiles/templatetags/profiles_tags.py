@@ -3,6 +3,8 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 
+from profiles.languages import LANGUAGES
+
 register = template.Library()
 
 # CommonMark without raw HTML; nh3 then keeps only these tags, whatever the parser produced.
@@ -27,3 +29,9 @@ def markdown(text: str) -> SafeString:
 @register.filter
 def hour_label(hour: int) -> str:
     return f"{hour:02d}:00"
+
+
+@register.filter
+def language_name(code: str) -> str:
+    """An ISO 639-1 code as its English name ("ga" gives "Irish"); an unknown code as itself."""
+    return LANGUAGES.get(code, code)

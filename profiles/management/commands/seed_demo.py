@@ -1,26 +1,57 @@
+import time
+
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from profiles.models import User
+from profiles.demo import DEMO_DOMAIN, DEMO_PASSWORD, seed_people
+from profiles.models import Skill, User
 
 DEMO_ADMIN_EMAIL = "admin@example.com"
-DEMO_ADMIN_PASSWORD = "mentor-demo-2026"
+DEMO_ADMIN_PASSWORD = DEMO_PASSWORD
 
 
 class Command(BaseCommand):
-    help = "Load demo data for a development server: a demo admin with a verified address."
+    help = (
+        "Load demo data for a development server: a demo admin, and mentors and mentees with "
+        "goals, offers and weekly availability. Deterministic for a given --seed; people already "
+        "there are kept, so running it twice adds nothing."
+    )
 
     def add_arguments(self, parser) -> None:
+        parser.add_argument("--mentors", type=int, default=60, help="How many mentors (60).")
+        parser.add_argument("--mentees", type=int, default=150, help="How many mentees (150).")
+        parser.add_argument("--seed", type=int, default=2026, help="Random seed (2026).")
         parser.add_argument(
             "--force", action="store_true", help="Run even when DEBUG is off (never in production)."
         )
 
-    @transaction.atomic
-    def handle(self, *args, force: bool = False, **options) -> None:
+    def handle(self, *args, mentors: int, mentees: int, seed: int, force: bool, **options):
         if not settings.DEBUG and not force:
             raise CommandError("seed_demo creates a known password: it runs only with DEBUG on.")
+        if mentors < 0 or mentees < 0:
+            raise CommandError("--mentors and --mentees cannot be negative.")
+        if not Skill.objects.exists():
+            raise CommandError("The skill taxonomy is empty: run `manage.py migrate` first.")
+        self.admin()
+        started = time.perf_counter()
+        created, kept = seed_people(mentors=mentors, mentees=mentees, seed=seed)
+        elapsed = time.perf_counter() - started
+        if created:
+            self.stdout.write(
+                f"Created {created} demo people ({mentors} mentors, {mentees} mentees, "
+                f"seed {seed}) in {elapsed:.1f}s; kept {kept} already there."
+            )
+        else:
+            self.stdout.write(f"Kept the {kept} demo people already there.")
+        self.stdout.write(
+            f"Demo people sign in with their address (…@{DEMO_DOMAIN}, listed under People) "
+            f"and the password {DEMO_PASSWORD}."
+        )
+
+    @transaction.atomic
+    def admin(self) -> None:
         admin, created = User.objects.get_or_create(
             email=DEMO_ADMIN_EMAIL,
             defaults={"name": "Demo Admin", "is_staff": True, "is_superuser": True},
