@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "profiles",
+    "matching",
 ]
 
 MIDDLEWARE = [
@@ -70,7 +71,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "profiles.context_processors.navigation",
+                "mentorship.navigation.navigation",
             ],
         },
     },
@@ -104,7 +105,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Requests unanswered for 5 days get one reminder; after 14 days they expire.
+    "requests-remind-and-expire": {
+        "task": "matching.tasks.remind_and_expire_requests",
+        "schedule": 15 * 60,
+    },
+}
+
+# Matching
+MATCHING_MAX_PENDING_REQUESTS = env.int("MATCHING_MAX_PENDING_REQUESTS", default=3)
 
 AUTH_USER_MODEL = "profiles.User"
 AUTHENTICATION_BACKENDS = [
@@ -158,6 +168,8 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mentorship <mentorship@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address links in emails point at.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # The in-app outbox (staff, DEBUG only) shows sent messages; in production their bodies, which
 # hold one-time links, are wiped once sent.
 EMAIL_KEEP_SENT_BODIES = env.bool("EMAIL_KEEP_SENT_BODIES", default=DEBUG)

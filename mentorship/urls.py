@@ -16,5 +16,6 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("accounts/", include("allauth.urls")),
     path("", include("profiles.urls")),
+    path("", include("matching.urls")),
     path("admin/", admin.site.urls),
 ]

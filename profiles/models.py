@@ -87,6 +87,9 @@ class Email(models.Model):
     subject = models.CharField(max_length=255)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
+    attachments = models.JSONField(
+        default=list, blank=True, help_text="Text attachments: filename, mimetype, content."
+    )
     kind = models.CharField(max_length=100, blank=True, help_text="The template it came from.")
     status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -116,7 +119,10 @@ class Email(models.Model):
         if not settings.EMAIL_KEEP_SENT_BODIES:
             # The bodies hold one-time links (verification, password reset): keep no copy.
             self.body_text = self.body_html = ""
-        self.save(update_fields=["status", "sent_at", "error", "body_text", "body_html"])
+            self.attachments = []
+        self.save(
+            update_fields=["status", "sent_at", "error", "body_text", "body_html", "attachments"]
+        )
 
     def mark_failed(self, error: str, *, final: bool) -> None:
         self.status = Email.Status.FAILED if final else Email.Status.QUEUED
@@ -247,6 +253,7 @@ class Profile(models.Model):
             )
             for w in sorted(set(windows))
         )
+        self.save(update_fields=["updated_at"])  # a change of the profile, for whoever listens
 
     def finish_onboarding(self) -> None:
         if self.onboarded_at is None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from profiles.models import Email, Goal, Profile
+from matching.models import MentorRequest, Mentorship
+from profiles.models import Email, Goal, MentorOffer, Profile
 from tests.conftest import make_person
 
 ROLES = ("anonymous", "user", "staff")
@@ -88,6 +89,17 @@ MATRIX = {
     # The development outbox: staff only (and only with DEBUG on, tested separately).
     "profiles:outbox": row(LOGIN, NOT_FOUND, OK),
     "profiles:outbox-email": row(LOGIN, NOT_FOUND, OK),
+    # Matching: requests and pairs are seen only by the two people in them (staff included:
+    # being site staff gives no view into other people's requests). The objects below are a
+    # hidden mentor, and a request and a mentorship between two other people.
+    "matching:find": row(LOGIN, OK),
+    "matching:mentor": row(LOGIN, NOT_FOUND),
+    "matching:new-request": row(LOGIN, NOT_FOUND),
+    "matching:requests": row(LOGIN, OK),
+    "matching:request": row(LOGIN, NOT_FOUND),
+    "matching:request-action": row(LOGIN, NOT_ALLOWED),  # POST only; POSTs: tests/matching
+    "matching:mentorships": row(LOGIN, OK),
+    "matching:mentorship": row(LOGIN, NOT_FOUND),
 }
 
 # The admin site: nobody but staff gets in. Its many patterns share one rule, with the few
@@ -149,6 +161,11 @@ OBJECT_ARGS = {
     "profiles:edit-goal": lambda o: {"pk": o["others_goal"].pk},
     "profiles:delete-goal": lambda o: {"pk": o["others_goal"].pk},
     "profiles:person": lambda o: {"pk": o["hidden_person"].pk},
+    "matching:mentor": lambda o: {"pk": o["hidden_person"].pk},
+    "matching:new-request": lambda o: {"pk": o["hidden_person"].pk},
+    "matching:request": lambda o: {"pk": o["others_request"].pk},
+    "matching:request-action": lambda o: {"pk": o["others_request"].pk, "action": "accept"},
+    "matching:mentorship": lambda o: {"pk": o["others_mentorship"].pk},
 }
 
 
@@ -197,14 +214,23 @@ def test_each_role_gets_exactly_the_expected_outcome_on_every_url(client, db, se
     staff.is_superuser = True  # the "staff" role is a site admin
     staff.save()
     other = make_person("olga@example.org", name="Olga Other")
-    for person, visibility in ((user, "all"), (staff, "all"), (other, "hidden")):
-        Profile.objects.create(user=person, is_mentee=True, visibility=visibility)
+    third = make_person("theo@example.org", name="Theo Third")
+    for person, visibility in ((user, "all"), (staff, "all"), (other, "hidden"), (third, "all")):
+        Profile.objects.create(user=person, is_mentee=True, is_mentor=True, visibility=visibility)
+        MentorOffer.objects.create(user=person, capacity=3)
     email = Email.objects.create(to=[user.email], subject="Hello", body_text="Hi")
+    others_goal = Goal.objects.create(owner=other, title="Olga's goal")
+    others_request = MentorRequest.objects.create(
+        mentee=other, mentor=third, message="Would you mentor me on this goal, please?"
+    )
+    others_request.goals.add(others_goal)
     objects = {
         "user": user,
         "email": email,
-        "others_goal": Goal.objects.create(owner=other, title="Olga's goal"),
+        "others_goal": others_goal,
         "hidden_person": other,
+        "others_request": others_request,
+        "others_mentorship": Mentorship.objects.create(mentor=other, mentee=third),
     }
     if role != "anonymous":
         client.force_login(user if role == "user" else staff)

@@ -12,12 +12,16 @@ class NavItem:
 
 
 def navigation(request: HttpRequest) -> dict[str, list[NavItem]]:
-    """The main navigation, fitted to who is signed in and what they may open."""
+    """The main navigation, fitted to who is signed in and what they may open. It lives in the
+    project package because it links every app."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items = [
         ("Dashboard", reverse("home")),
+        ("Find a mentor", reverse("matching:find")),
+        ("Requests", reverse("matching:requests")),
+        ("Mentorships", reverse("matching:mentorships")),
         ("People", reverse("profiles:people")),
         ("My profile", reverse("profiles:me")),
     ]

@@ -1,0 +1,187 @@
+"""Who meets whom: requests from mentees to mentors, and the pairs (Mentorship) they become."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.validators import MaxLengthValidator, MinLengthValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from profiles.models import Cadence, Goal
+
+MESSAGE_MIN, MESSAGE_MAX = 20, 2000
+DECLINE_COOLDOWN = timedelta(days=90)
+REMIND_AFTER = timedelta(days=5)
+EXPIRE_AFTER = timedelta(days=14)
+
+
+class RequestQuerySet(models.QuerySet["MentorRequest"]):
+    def open(self) -> RequestQuerySet:
+        return self.filter(status__in=MentorRequest.OPEN)
+
+    def involving(self, user) -> RequestQuerySet:
+        return self.filter(Q(mentee=user) | Q(mentor=user))
+
+
+class MentorRequest(models.Model):
+    """A mentee asks a mentor for help with some of their goals."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for an answer"
+        INFO = "info", "More information asked"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        EXPIRED = "expired", "Expired"
+        REPORTED = "reported", "Reported"
+
+    OPEN: ClassVar = (Status.PENDING, Status.INFO)
+
+    mentee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="requests_sent"
+    )
+    mentor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="requests_received"
+    )
+    goals = models.ManyToManyField(Goal, related_name="requests")
+    message = models.TextField(
+        validators=[MinLengthValidator(MESSAGE_MIN), MaxLengthValidator(MESSAGE_MAX)],
+        help_text="Say what you hope to get from this mentor, and why them "
+        f"({MESSAGE_MIN}-{MESSAGE_MAX} characters).",
+    )
+    cadence = models.CharField(max_length=10, choices=Cadence, default=Cadence.BIWEEKLY)
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    question = models.TextField("Question from the mentor", blank=True, max_length=2000)
+    answer = models.TextField("Answer from the mentee", blank=True, max_length=2000)
+    note = models.TextField(
+        "Note to the mentee", blank=True, max_length=2000, help_text="Optional, kind and short."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["mentee", "mentor"],
+                condition=Q(status__in=["pending", "info"]),
+                name="one_open_request_per_pair",
+                violation_error_message="You already have a request waiting with this mentor.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(mentee=models.F("mentor")), name="request_not_to_self"
+            ),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["mentor", "status"], name="request_mentor_status_idx"),
+            models.Index(fields=["mentee", "status"], name="request_mentee_status_idx"),
+            models.Index(fields=["status", "created_at"], name="request_status_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mentee} → {self.mentor} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
+class MentorshipQuerySet(models.QuerySet["Mentorship"]):
+    def active(self) -> MentorshipQuerySet:
+        return self.filter(status=Mentorship.Status.ACTIVE)
+
+    def involving(self, user) -> MentorshipQuerySet:
+        return self.filter(Q(mentee=user) | Q(mentor=user))
+
+
+class Mentorship(models.Model):
+    """A mentor and a mentee working together on some of the mentee's goals."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CLOSED = "closed", "Closed"
+
+    class Source(models.TextChoices):
+        REQUEST = "request", "A request"
+        COHORT = "cohort", "A cohort match"
+
+    mentor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentoring"
+    )
+    mentee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentored_by"
+    )
+    goals = models.ManyToManyField(Goal, related_name="mentorships", blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
+    source = models.CharField(max_length=10, choices=Source, default=Source.REQUEST)
+    request = models.OneToOneField(
+        MentorRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="mentorship"
+    )
+    cadence = models.CharField(max_length=10, choices=Cadence, default=Cadence.BIWEEKLY)
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MentorshipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-started_at",)
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["mentor", "mentee"],
+                condition=Q(status="active"),
+                name="one_active_mentorship_per_pair",
+            ),
+            models.CheckConstraint(
+                condition=~Q(mentee=models.F("mentor")), name="mentorship_not_with_self"
+            ),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["mentor", "status"], name="mentorship_mentor_status_idx"),
+            models.Index(fields=["mentee", "status"], name="mentorship_mentee_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mentor} mentors {self.mentee}"
+
+
+class Introduction(models.Model):
+    """The intro email of one pair, sent once: the one-to-one key is what makes it once, however
+    often the task runs."""
+
+    mentorship = models.OneToOneField(
+        Mentorship, on_delete=models.CASCADE, related_name="introduction"
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Introduction of {self.mentorship}"
+
+
+class Block(models.Model):
+    """A mentor reported a request as abusive: its sender can no longer reach them."""
+
+    mentor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks"
+    )
+    mentee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocked_by"
+    )
+    request = models.ForeignKey(MentorRequest, null=True, blank=True, on_delete=models.SET_NULL)
+    reason = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["mentor", "mentee"], name="block_once_per_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mentor} blocked {self.mentee}"

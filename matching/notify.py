@@ -1,0 +1,211 @@
+"""The emails of matching. Each is stored in the outbox inside the caller's transaction and sent
+by Celery once it commits (profiles.mail.queue_email)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from profiles.availability import Window, intersect, monday_of, utc_intervals
+from profiles.mail import queue_email, render_email
+from profiles.models import User
+
+SLOT_MINUTES = 60
+SLOTS_OFFERED = 3
+
+
+def _link(name: str, *args) -> str:
+    return settings.SITE_URL + reverse(name, args=args)
+
+
+def _send(template: str, to: User, context: dict, *, attachments=()) -> None:
+    message = render_email(
+        f"matching/{template}", {"to": to, **context}, to=[to.email], attachments=list(attachments)
+    )
+    queue_email(message=message, kind=f"matching/{template}")
+
+
+def request_received(request) -> None:
+    _send(
+        "request_received",
+        request.mentor,
+        {
+            "request": request,
+            "goals": list(request.goals.all()),
+            "url": _link("matching:request", request.pk),
+        },
+    )
+
+
+def accepted(request) -> None:
+    _send("accepted", request.mentee, {"request": request})
+
+
+def declined(request) -> None:
+    _send(
+        "declined",
+        request.mentee,
+        {"request": request, "url": _link("matching:find")},
+    )
+
+
+def information_asked(request) -> None:
+    _send(
+        "information_asked",
+        request.mentee,
+        {"request": request, "url": _link("matching:request", request.pk)},
+    )
+
+
+def question_answered(request) -> None:
+    _send(
+        "question_answered",
+        request.mentor,
+        {"request": request, "url": _link("matching:request", request.pk)},
+    )
+
+
+def withdrawn_after_match(request) -> None:
+    _send("withdrawn_after_match", request.mentor, {"request": request})
+
+
+def reminder(request) -> None:
+    _send(
+        "reminder",
+        request.mentor,
+        {"request": request, "url": _link("matching:request", request.pk)},
+    )
+
+
+def expired(request) -> None:
+    _send("expired", request.mentee, {"request": request, "url": _link("matching:find")})
+
+
+def reported(request, reason: str) -> None:
+    staff = User.objects.filter(is_staff=True, is_active=True).order_by("pk")
+    for member in staff:
+        _send(
+            "reported",
+            member,
+            {"request": request, "reason": reason, "admin_url": _admin_link(request)},
+        )
+
+
+def _admin_link(request) -> str:
+    return settings.SITE_URL + reverse("admin:matching_mentorrequest_change", args=[request.pk])
+
+
+# The introduction.
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime  # UTC
+    end: datetime
+
+    def local(self, tz: str) -> tuple[datetime, datetime]:
+        zone = ZoneInfo(tz)
+        return self.start.astimezone(zone), self.end.astimezone(zone)
+
+
+def _windows(user: User) -> list[Window]:
+    return [Window(w.weekday, w.start_minute, w.end_minute) for w in user.availability.all()]
+
+
+def _on_the_half_hour(moment: datetime) -> datetime:
+    """The first :00 or :30 at or after moment."""
+    floor = moment.replace(minute=moment.minute - moment.minute % 30, second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(minutes=30)
+
+
+def suggested_slots(mentor: User, mentee: User, *, now: datetime | None = None) -> list[Slot]:
+    """Up to three first-meeting slots of an hour, on different days, at least a day ahead, in
+    the time both said they are free (compared week by week in UTC, so daylight-saving changes
+    are respected), over the next three weeks."""
+    now = now or timezone.now()
+    earliest = now + timedelta(days=1)
+    mentor_windows, mentee_windows = _windows(mentor), _windows(mentee)
+    slots: list[Slot] = []
+    days: set = set()
+    week = monday_of(now.astimezone(UTC).date())
+    for _ in range(4):
+        shared = intersect(
+            utc_intervals(mentor_windows, mentor.profile.timezone, week),
+            utc_intervals(mentee_windows, mentee.profile.timezone, week),
+        )
+        for start, end in shared:
+            start = _on_the_half_hour(max(start, earliest))
+            if end - start < timedelta(minutes=SLOT_MINUTES) or start.date() in days:
+                continue
+            slots.append(Slot(start, start + timedelta(minutes=SLOT_MINUTES)))
+            days.add(start.date())
+            if len(slots) == SLOTS_OFFERED:
+                return slots
+        week += timedelta(days=7)
+    return slots
+
+
+def invitation(mentorship, slot: Slot, number: int, reader: User) -> bytes:
+    """An .ics invitation for one slot, in the reader's own time zone (with its VTIMEZONE)."""
+    tz = reader.profile.timezone
+    start, end = slot.local(tz)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Mentorship//Introductions//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = icalendar.Event()
+    event.add("uid", f"intro-{mentorship.pk}-{number}@mentorship")
+    event.add("dtstamp", timezone.now().astimezone(UTC))
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    event.add(
+        "summary",
+        f"Mentoring: {mentorship.mentor.name} and {mentorship.mentee.name} (first meeting)",
+    )
+    event.add("description", "A suggested first meeting. Agree on one of the slots, then meet.")
+    for person in (mentorship.mentor, mentorship.mentee):
+        attendee = icalendar.vCalAddress(f"mailto:{person.email}")
+        attendee.params["cn"] = icalendar.vText(person.name)
+        event.add("attendee", attendee, encode=0)
+    calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+def introduction(mentorship) -> None:
+    """The intro email to both people: who the other is, the shared goals, three slots in the
+    reader's own time and an .ics per slot. Call it once per pair (tasks.introduce does)."""
+    slots = suggested_slots(mentorship.mentor, mentorship.mentee)
+    goals = list(mentorship.goals.all())
+    for reader, other in (
+        (mentorship.mentee, mentorship.mentor),
+        (mentorship.mentor, mentorship.mentee),
+    ):
+        tz = reader.profile.timezone
+        local = [slot.local(tz) for slot in slots]
+        attachments = [
+            (f"first-meeting-{i}.ics", invitation(mentorship, slot, i, reader), "text/calendar")
+            for i, slot in enumerate(slots, start=1)
+        ]
+        _send(
+            "introduction",
+            reader,
+            {
+                "mentorship": mentorship,
+                "reader": reader,
+                "other": other,
+                "other_profile": other.profile,
+                "reader_is_mentee": reader.pk == mentorship.mentee_id,
+                "goals": goals,
+                "slots": local,
+                "timezone": tz,
+                "other_url": _link("profiles:person", other.pk),
+            },
+            attachments=attachments,
+        )

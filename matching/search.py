@@ -1,0 +1,226 @@
+"""Find a mentor: the signed-in mentee's matches, filtered, ranked and explained.
+
+The mentor features are kept in memory (loader.mentor_features); each request loads the one
+mentee, scores them against every mentor at once, applies the filters as column masks and
+explains only the page that is shown. The number of queries does not depend on how many mentors
+there are or how many are shown.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+from django import forms
+from django.db import connection
+from django.db.models import Avg, F, Q
+
+from matching import engine, loader
+from matching.engine import FORMATS, Features, Mode, Policy, Reason
+from matching.models import MentorRequest
+from profiles.availability import WEEKDAYS
+from profiles.languages import LANGUAGES
+from profiles.models import Expertise, Format, Goal, Profile, Skill, User
+
+PER_PAGE = 10
+MODE_CHOICES = [
+    ("regular", "A more experienced mentor"),
+    ("peer", "A peer"),
+    ("reverse", "Reverse mentoring"),
+]
+
+
+class FindForm(forms.Form):
+    """The filters, from the query string (so every view of the results is a bookmarkable URL)."""
+
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    goal = forms.ModelChoiceField(
+        label="For my goal",
+        queryset=Goal.objects.none(),
+        required=False,
+        empty_label="All my open goals",
+    )
+    skill = forms.ModelChoiceField(
+        label="Skill",
+        queryset=Skill.objects.order_by("name"),
+        required=False,
+        to_field_name="slug",
+        empty_label="Any skill",
+    )
+    language = forms.ChoiceField(label="Language", required=False)
+    format = forms.ChoiceField(
+        label="Format", required=False, choices=[("", "Any format"), *Format.choices]
+    )
+    overlap = forms.IntegerField(
+        label="Free time together (hours a week, at least)",
+        required=False,
+        min_value=0,
+        max_value=40,
+    )
+    mode = forms.ChoiceField(label="Looking for", required=False, choices=MODE_CHOICES)
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["goal"].queryset = Goal.objects.open().filter(owner=user).order_by("pk")
+        self.fields["language"].choices = [("", "Any language"), *LANGUAGES.items()]
+
+
+@dataclass
+class Match:
+    user_id: int
+    score: float
+    reasons: list[Reason]
+    overlap_hours: float
+    room: int
+    capacity: int
+    hours_per_month: int
+    profile: Profile | None = None
+    answers_in: timedelta | None = None
+    top: list[Reason] = field(default_factory=list)
+
+    @property
+    def percent(self) -> int:
+        return engine.round_score(self.score)
+
+
+@dataclass
+class Results:
+    mentee: Features | None
+    columns: list[int]  # ranked mentor columns after filters
+    mentors: Features
+    scores: engine.Scores | None
+
+
+def policy_for(mode: str, overlap: int | None) -> Policy:
+    return Policy(mode=Mode(mode or Mode.REGULAR), min_overlap_hours=float(overlap or 0))
+
+
+def text_matches(query: str) -> set[int]:
+    """Mentor user ids whose profile matches the words: PostgreSQL full-text search (stemmed,
+    web-search syntax), or a plain substring match on SQLite; skill names and synonyms too."""
+    mentors = Profile.objects.filter(is_mentor=True)
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        vector = SearchVector(
+            "user__name", "headline", "bio", "organisation", "department", config="english"
+        )
+        found = mentors.annotate(search=vector).filter(
+            search=SearchQuery(query, search_type="websearch", config="english")
+        )
+    else:
+        found = mentors.filter(
+            Q(user__name__icontains=query)
+            | Q(headline__icontains=query)
+            | Q(bio__icontains=query)
+            | Q(organisation__icontains=query)
+        )
+    ids = set(found.values_list("user_id", flat=True))
+    skills = Skill.objects.filter(Q(name__icontains=query) | Q(synonyms__icontains=query.lower()))
+    ids.update(
+        Expertise.objects.filter(skill__in=skills, user__profile__is_mentor=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    return ids
+
+
+def find(user: User, data: dict) -> Results:
+    """Rank every mentor for the user, applying the filters in `data` (cleaned FindForm data)."""
+    mentors = loader.mentor_features()
+    goal = data.get("goal")
+    mentee = loader.load_mentees([user.pk], idf=mentors.idf, goal_ids=[goal.pk] if goal else None)
+    if len(mentee) == 0 or len(mentors) == 0:
+        return Results(None, [], mentors, None)
+    policy = policy_for(data.get("mode") or "", data.get("overlap"))
+    scores = engine.score(mentee, mentors, policy, loader.exclusions([user.pk]))
+    keep = np.ones(len(mentors), dtype=bool)
+    if data.get("skill"):
+        columns, _ = loader.skill_columns()
+        keep &= mentors.skills[:, columns[data["skill"].pk]] > 0
+    if data.get("language"):
+        keep &= mentors.languages[:, loader.LANGUAGE_COLUMN[data["language"]]] > 0
+    if data.get("format"):
+        keep &= mentors.formats[:, FORMATS.index(data["format"])] > 0
+    if data.get("q"):
+        ids = np.fromiter(text_matches(data["q"]), dtype=np.int64)
+        keep &= np.isin(mentors.user_ids, ids)
+    scores.allowed &= keep[None, :]
+    columns = engine.rank(scores, 0, mentor_ids=mentors.user_ids).tolist()
+    return Results(mentee, columns, mentors, scores)
+
+
+def local_ranges(slots: np.ndarray, tz: str, week_start: date) -> list[str]:
+    """Shared UTC half-hours as "Tue 18:00-20:00" ranges in the zone tz."""
+    indices = np.flatnonzero(slots).tolist()
+    if not indices:
+        return []
+    moments = loader.local_slots(indices, tz, week_start)
+    ranges: list[list] = []
+    for index, moment in zip(indices, moments, strict=True):
+        if ranges and ranges[-1][2] == index - 1:
+            ranges[-1][1], ranges[-1][2] = moment + timedelta(minutes=30), index
+        else:
+            ranges.append([moment, moment + timedelta(minutes=30), index])
+    ranges.sort(key=lambda r: (r[0].weekday(), r[0].time()))
+    return [_range_label(start, end) for start, end, _ in ranges]
+
+
+def _range_label(start, end) -> str:
+    until = "24:00" if end.date() > start.date() and end.hour == end.minute == 0 else f"{end:%H:%M}"
+    return f"{WEEKDAYS[start.weekday()][:3]} {start:%H:%M}-{until}"
+
+
+def explain_column(results: Results, column: int, policy: Policy) -> list[Reason]:
+    mentee, mentors = results.mentee, results.mentors
+    shared = mentee.slots[0] * mentors.slots[column]
+    free = local_ranges(shared, mentee.timezones[0], loader.reference_week())
+    return engine.explain(results.scores, 0, column, mentee, mentors, policy, local_free=free)
+
+
+def matches_for(results: Results, columns: list[int], policy: Policy) -> list[Match]:
+    """The page's matches, explained, with their profiles and answer times: three queries."""
+    mentors = results.mentors
+    matches = []
+    for column in columns:
+        reasons = explain_column(results, column, policy)
+        matches.append(
+            Match(
+                user_id=int(mentors.user_ids[column]),
+                score=float(results.scores.score[0, column]),
+                reasons=reasons,
+                top=engine.top_reasons(reasons),
+                overlap_hours=float(results.scores.overlap_hours[0, column]),
+                room=int(mentors.capacity[column] - mentors.active[column]),
+                capacity=int(mentors.capacity[column]),
+                hours_per_month=int(mentors.hours_per_month[column]),
+            )
+        )
+    ids = [m.user_id for m in matches]
+    profiles = (
+        Profile.objects.select_related("user").filter(user_id__in=ids).in_bulk(field_name="user_id")
+    )
+    answer_times = response_times(ids)
+    for match in matches:
+        match.profile = profiles.get(match.user_id)
+        match.answers_in = answer_times.get(match.user_id)
+    return [m for m in matches if m.profile is not None]
+
+
+def response_times(mentor_ids: list[int]) -> dict[int, timedelta]:
+    """How long each mentor usually takes to answer a request (the mean of their answers)."""
+    rows = (
+        MentorRequest.objects.filter(mentor_id__in=mentor_ids, answered_at__isnull=False)
+        .values("mentor_id")
+        .annotate(wait=Avg(F("answered_at") - F("created_at")))
+        .values_list("mentor_id", "wait")
+    )
+    result: dict[int, timedelta] = defaultdict(lambda: None)
+    for mentor_id, wait in rows:
+        if wait is not None:
+            result[mentor_id] = (
+                wait if isinstance(wait, timedelta) else timedelta(microseconds=wait)
+            )
+    return result
