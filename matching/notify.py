@@ -178,17 +178,23 @@ def invitation(mentorship, slot: Slot, number: int, reader: User) -> bytes:
     return calendar.to_ical()
 
 
-def introduction(mentorship) -> None:
+def slot_label(start: datetime, end: datetime) -> str:
+    """A slot as a reader reads it, in the zone the datetimes are in: "Tuesday 3 March,
+    09:00-10:00". Formatted here, not in the template, which would convert to the server's zone."""
+    return f"{start:%A} {start.day} {start:%B}, {start:%H:%M}-{end:%H:%M}"
+
+
+def introduction(mentorship, *, now: datetime | None = None) -> None:
     """The intro email to both people: who the other is, the shared goals, three slots in the
     reader's own time and an .ics per slot. Call it once per pair (tasks.introduce does)."""
-    slots = suggested_slots(mentorship.mentor, mentorship.mentee)
+    slots = suggested_slots(mentorship.mentor, mentorship.mentee, now=now)
     goals = list(mentorship.goals.all())
     for reader, other in (
         (mentorship.mentee, mentorship.mentor),
         (mentorship.mentor, mentorship.mentee),
     ):
         tz = reader.profile.timezone
-        local = [slot.local(tz) for slot in slots]
+        local = [slot_label(*slot.local(tz)) for slot in slots]
         attachments = [
             (f"first-meeting-{i}.ics", invitation(mentorship, slot, i, reader), "text/calendar")
             for i, slot in enumerate(slots, start=1)

@@ -11,6 +11,9 @@ from profiles.models import Expertise, MentorOffer, Profile, Skill, User
 def _changed(sender, update_fields=None, **kwargs) -> None:
     if update_fields is not None and set(update_fields) <= {"last_login"}:
         return  # signing in changes nothing the engine reads
+    # Now, for this process's next read; and again after commit, in case another process
+    # rebuilt from the data as it was before the commit in between.
+    bump_version()
     transaction.on_commit(bump_version)
 
 
