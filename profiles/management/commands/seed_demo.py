@@ -45,9 +45,17 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"Kept the {kept} demo people already there.")
+        demo = User.objects.filter(email__endswith=f"@{DEMO_DOMAIN}").order_by("pk")
+        mentee = demo.filter(profile__is_mentee=True, profile__is_mentor=False).first()
+        mentor = demo.filter(profile__is_mentor=True).first()
+        examples = ", ".join(
+            f"{person.email} ({role})"
+            for person, role in ((mentee, "a mentee"), (mentor, "a mentor"))
+            if person
+        )
         self.stdout.write(
-            f"Demo people sign in with their address (…@{DEMO_DOMAIN}, listed under People) "
-            f"and the password {DEMO_PASSWORD}."
+            f"Demo people sign in with their address (…@{DEMO_DOMAIN}) and the password "
+            f"{DEMO_PASSWORD}" + (f", for example {examples}." if examples else ".")
         )
 
     @transaction.atomic
