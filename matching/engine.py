@@ -21,7 +21,7 @@ from enum import StrEnum
 import numpy as np
 
 SLOTS_PER_WEEK = 7 * 48  # half-hours, UTC, Monday 00:00 first
-TEXT_DIMENSIONS = 2048
+TEXT_DIMENSIONS = 512  # hashed words; more buckets cost time in every block for little gain
 FORMATS = ("one_session", "short_series", "ongoing")
 CADENCES = ("weekly", "biweekly", "monthly")
 # Weekly hours of shared free time that make a cadence easy to keep: more choice of slot than
@@ -290,7 +290,7 @@ def score(
         mentees.organisation[:, None] >= 0
     )
     same_dept = same_org & (mentees.department[:, None] == mentors.department[None, :])
-    closeness = 0.5 * same_org + 0.5 * same_dept
+    closeness = f32(0.5) * same_org.astype(f32) + f32(0.5) * same_dept.astype(f32)
     if policy.organisation == OrganisationPolicy.PREFER_SAME:
         organisation = closeness
     else:
@@ -394,7 +394,7 @@ def pair_components(
         experience = min(max(g / 5, 0), 1) - min(max((g - 20) / 25, 0), 0.3)
     same_org = mentees.organisation[i] >= 0 and mentees.organisation[i] == mentors.organisation[j]
     same_dept = same_org and mentees.department[i] == mentors.department[j]
-    closeness = 0.5 * same_org + 0.5 * same_dept
+    closeness = f32(0.5) * same_org.astype(f32) + f32(0.5) * same_dept.astype(f32)
     organisation = (
         closeness if policy.organisation == OrganisationPolicy.PREFER_SAME else 1 - closeness
     )

@@ -25,6 +25,8 @@ def navigation(request: HttpRequest) -> dict[str, list[NavItem]]:
         ("People", reverse("profiles:people")),
         ("My profile", reverse("profiles:me")),
     ]
+    if user.is_staff or user.cohorts_admin.exists():
+        items.append(("Cohorts", reverse("cohorts:list")))
     if user.is_staff:
         items.append(("Admin", reverse("admin:index")))
         from django.conf import settings

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "profiles",
     "matching",
+    "cohorts",
 ]
 
 MIDDLEWARE = [

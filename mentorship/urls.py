@@ -17,5 +17,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("profiles.urls")),
     path("", include("matching.urls")),
+    path("", include("cohorts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from cohorts.models import Cohort, Enrollment, MatchRun, Proposal
 from matching.models import MentorRequest, Mentorship
 from profiles.models import Email, Goal, MentorOffer, Profile
 from tests.conftest import make_person
@@ -100,6 +101,23 @@ MATRIX = {
     "matching:request-action": row(LOGIN, NOT_ALLOWED),  # POST only; POSTs: tests/matching
     "matching:mentorships": row(LOGIN, OK),
     "matching:mentorship": row(LOGIN, NOT_FOUND),
+    # Cohorts: only a cohort's own admins get in; the cohort below is run by someone else, so
+    # everyone here, site staff included, gets 404. Staff may create cohorts.
+    "cohorts:list": row(LOGIN, OK),
+    "cohorts:create": row(LOGIN, NOT_FOUND, OK),
+    "cohorts:join": row(LOGIN, NOT_FOUND),  # a forged invitation token
+    "cohorts:detail": row(LOGIN, NOT_FOUND),
+    "cohorts:edit": row(LOGIN, NOT_FOUND),
+    "cohorts:people": row(LOGIN, NOT_FOUND),
+    "cohorts:import": row(LOGIN, NOT_FOUND),
+    "cohorts:match": row(LOGIN, NOT_ALLOWED),  # POST only
+    "cohorts:run-status": row(LOGIN, NOT_FOUND),
+    "cohorts:review": row(LOGIN, NOT_FOUND),
+    "cohorts:proposal-action": row(LOGIN, NOT_ALLOWED),  # POST only
+    "cohorts:swap": row(LOGIN, NOT_ALLOWED),  # POST only
+    "cohorts:publish": row(LOGIN, NOT_ALLOWED),  # POST only
+    "cohorts:export": row(LOGIN, NOT_FOUND),
+    "cohorts:health": row(LOGIN, NOT_FOUND),
 }
 
 # The admin site: nobody but staff gets in. Its many patterns share one rule, with the few
@@ -166,6 +184,13 @@ OBJECT_ARGS = {
     "matching:request": lambda o: {"pk": o["others_request"].pk},
     "matching:request-action": lambda o: {"pk": o["others_request"].pk, "action": "accept"},
     "matching:mentorship": lambda o: {"pk": o["others_mentorship"].pk},
+    "cohorts:join": lambda o: {"token": "forged-token"},
+    "cohorts:run-status": lambda o: {"slug": o["others_cohort"].slug, "pk": o["others_run"].pk},
+    "cohorts:proposal-action": lambda o: {
+        "slug": o["others_cohort"].slug,
+        "pk": o["others_proposal"].pk,
+        "action": "lock",
+    },
 }
 
 
@@ -177,6 +202,7 @@ def url_for(key: str, pattern, objects: dict) -> str:
     values = {
         "pk": objects["email"].pk,
         "key": "not-a-real-key",
+        "slug": objects["others_cohort"].slug,
         "uidb36": "0",
         "app_label": "profiles",
         "object_id": str(objects["user"].pk),
@@ -232,6 +258,15 @@ def test_each_role_gets_exactly_the_expected_outcome_on_every_url(client, db, se
         "others_request": others_request,
         "others_mentorship": Mentorship.objects.create(mentor=other, mentee=third),
     }
+    cohort = Cohort.objects.create(name="Olga's cohort", slug="olgas-cohort")
+    cohort.admins.add(other)
+    Enrollment.objects.create(cohort=cohort, email=user.email, user=user, role="mentee")
+    run = MatchRun.objects.create(cohort=cohort, status=MatchRun.Status.DONE)
+    objects.update(
+        others_cohort=cohort,
+        others_run=run,
+        others_proposal=Proposal.objects.create(run=run, mentee=user, mentor=third, score=0.5),
+    )
     if role != "anonymous":
         client.force_login(user if role == "user" else staff)
 

@@ -1,0 +1,728 @@
+"""Import a cohort's people from a CSV file: check every row first, then write them all at once.
+
+`parse` reads and checks the whole file and writes nothing; the admin sees a preview and, for
+every wrong cell, the row (spreadsheet numbering: the header is row 1), the column and what is
+wrong in plain words. `apply` writes a clean preview in one transaction with bulk queries, a
+constant number per batch of rows, so that 10,000 rows import in well under a minute
+(tests/load/bench_import.py).
+
+The file is UTF-8 with a header row and one person a row; the columns are COLUMNS, in any order.
+For people who already have an account (matched by email, whatever its case), a blank optional
+cell keeps what they have. A value that would otherwise be dropped without a word (a goal on a
+mentor's row, a capacity or skill levels on a mentee's row) is an error rather than ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from zoneinfo import available_timezones
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from cohorts.models import Cohort, Enrollment
+from matching.loader import bump_version
+from profiles.availability import MINUTES_PER_DAY, WEEKDAYS, Window
+from profiles.languages import LANGUAGES
+from profiles.models import (
+    AvailabilityWindow,
+    Expertise,
+    Goal,
+    MentorOffer,
+    Profile,
+    Skill,
+    User,
+)
+
+COLUMNS = (
+    "email",
+    "name",
+    "role",
+    "timezone",
+    "languages",
+    "skills",
+    "goal",
+    "capacity",
+    "availability",
+    "organisation",
+    "department",
+    "years_experience",
+)
+MAX_ROWS = 20_000
+DEFAULT_CAPACITY = 2
+MAX_CAPACITY = 20
+MAX_YEARS = 70
+BATCH = 2000  # rows per bulk query; also the size of each `IN (...)` list
+
+ROLES = tuple(Enrollment.Role.values)
+DAYS = {day.lower(): i for i, day in enumerate(WEEKDAYS)} | {
+    day[:3].lower(): i for i, day in enumerate(WEEKDAYS)
+}
+WINDOW = re.compile(r"^(?P<day>\S+)\s+(?P<start>\S+?)\s*[-\u2013]\s*(?P<end>\S+)$")
+TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+LANGUAGE_NAMES = {name.lower(): code for code, name in LANGUAGES.items()}
+MAX_LENGTHS = {
+    "email": 254,
+    "name": User._meta.get_field("name").max_length,
+    "goal": Goal._meta.get_field("title").max_length,
+    "organisation": Profile._meta.get_field("organisation").max_length,
+    "department": Profile._meta.get_field("department").max_length,
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One thing wrong with the file. Row 0 is the file as a whole; row 1 is the header."""
+
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        if not self.row:
+            return self.message
+        if not self.column:
+            return f"Row {self.row}: {self.message}"
+        return f"Row {self.row}, {self.column}: {self.message}"
+
+
+@dataclass
+class ParsedRow:
+    """One person, checked. Optional fields are None (or empty) where the cell was blank."""
+
+    row: int
+    email: str
+    name: str
+    role: str
+    timezone: str
+    languages: list[str]
+    skills: list[tuple[str, int | None]]  # (slug, level); a level only where one was written
+    goal: str
+    capacity: int | None
+    windows: list[Window] | None  # None: the cell was blank, keep the person's week
+    organisation: str
+    department: str
+    years_experience: int | None
+    is_new: bool  # no account with this address yet
+
+    @property
+    def is_mentor(self) -> bool:
+        return self.role in (Enrollment.Role.MENTOR, Enrollment.Role.BOTH)
+
+    @property
+    def is_mentee(self) -> bool:
+        return self.role in (Enrollment.Role.MENTEE, Enrollment.Role.BOTH)
+
+    @property
+    def expertise(self) -> list[tuple[str, int]]:
+        """The skills this person can teach, with their level (mentors only)."""
+        if not self.is_mentor:
+            return []
+        return [(slug, level) for slug, level in self.skills if level is not None]
+
+    @property
+    def goal_skills(self) -> list[str]:
+        """The skills the goal is about (mentees only): every skill on the row."""
+        return [slug for slug, _ in self.skills] if self.is_mentee else []
+
+
+@dataclass
+class Preview:
+    rows: list[ParsedRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    new_people: int = 0
+    updated_people: int = 0
+    mentors: int = 0
+    mentees: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int  # people who had no account
+    updated: int  # people who had one
+    enrolled: int  # people newly enrolled in the cohort (the others were in it already)
+
+
+class Wrong(Exception):
+    """A cell's value is wrong; the message says why, in plain words."""
+
+
+# --- Reading and checking ---------------------------------------------------------------------
+
+
+def parse(data: bytes | str, cohort: Cohort) -> Preview:
+    """Read and check the whole file against the database as it is now; write nothing.
+
+    The cohort may be unsaved (manage.py import_cohort checks a file before creating it)."""
+    try:
+        records = _records(data)
+        header = next(records, None)
+        if header is None or not any(cell.strip() for cell in header):
+            raise Wrong("The file is empty: it needs a header row and then one row per person.")
+        columns, errors = _read_header(header)
+        if errors:
+            return Preview(errors=errors)
+        body = [
+            (number, cells)
+            for number, cells in enumerate(records, start=2)
+            if any(cell.strip() for cell in cells)  # blank lines and rows of empty cells
+        ]
+    except Wrong as error:
+        return Preview(errors=[RowError(0, "", str(error))])
+    except csv.Error as error:
+        return Preview(errors=[RowError(0, "", f"The file cannot be read as CSV ({error}).")])
+    if not body:
+        return Preview(errors=[RowError(0, "", "The file has a header row but nobody in it.")])
+    if len(body) > MAX_ROWS:
+        message = (
+            f"The file has {len(body):,} people; at most {MAX_ROWS:,} can be imported at once. "
+            "Split it into smaller files and import them one after the other."
+        )
+        return Preview(errors=[RowError(0, "", message)])
+
+    checker = _Checker(emails=[_email_key(cells, columns) for _, cells in body])
+    preview = Preview()
+    for number, cells in body:
+        row, row_errors = checker.check(number, cells, columns)
+        preview.errors.extend(row_errors)
+        if row is not None:
+            preview.rows.append(row)
+    preview.new_people = sum(row.is_new for row in preview.rows)
+    preview.updated_people = len(preview.rows) - preview.new_people
+    preview.mentors = sum(row.is_mentor for row in preview.rows)
+    preview.mentees = sum(row.is_mentee for row in preview.rows)
+    return preview
+
+
+def _records(data: bytes | str) -> Iterator[list[str]]:
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")  # spreadsheets write a BOM in "CSV UTF-8"
+        except UnicodeDecodeError as error:
+            line = data[: error.start].count(b"\n") + 1
+            raise Wrong(
+                f"The file is not UTF-8 text (the first character it cannot read is on line "
+                f"{line}). In your spreadsheet, save it as “CSV UTF-8” and upload it again."
+            ) from None
+    data = data.removeprefix("\ufeff")
+    if not data.strip():
+        raise Wrong("The file is empty: it needs a header row and then one row per person.")
+    return csv.reader(io.StringIO(data, newline=""))
+
+
+def _read_header(header: list[str]) -> tuple[dict[str, int], list[RowError]]:
+    names = [cell.strip().lower() for cell in header]
+    while names and not names[-1]:
+        names.pop()  # trailing empty columns, as some spreadsheets export them
+    columns: dict[str, int] = {}
+    errors: list[RowError] = []
+    unknown: list[str] = []
+    for index, name in enumerate(names):
+        if not name:
+            errors.append(RowError(1, "header", f"column {index + 1} has no name."))
+        elif name in columns:
+            errors.append(RowError(1, "header", f"the column “{name}” appears twice."))
+        elif name in COLUMNS:
+            columns[name] = index
+        else:
+            unknown.append(header[index].strip())
+    missing = [name for name in COLUMNS if name not in columns]
+    for name in unknown:
+        close = difflib.get_close_matches(name.lower(), missing, n=1, cutoff=0.6)
+        if close:
+            message = f"the column “{name}” is not one we know; did you mean “{close[0]}”?"
+            missing.remove(close[0])
+        else:
+            message = f"the column “{name}” is not one we know; remove it."
+        errors.append(RowError(1, "header", message))
+    for name in missing:
+        errors.append(RowError(1, "header", f"the column “{name}” is missing."))
+    if errors:
+        errors.append(RowError(1, "header", "the columns must be " + ", ".join(COLUMNS) + "."))
+    return columns, errors
+
+
+def _email_key(cells: list[str], columns: dict[str, int]) -> str:
+    index = columns["email"]
+    return cells[index].strip().lower() if index < len(cells) else ""
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())  # reads the zone files: once per process
+
+
+class _Checker:
+    """Checks rows against the skills taxonomy and the people already there (one query each)."""
+
+    def __init__(self, *, emails: list[str]) -> None:
+        self.skills: set[str] = set()
+        self.skill_aliases: dict[str, str] = {}
+        for slug, name, synonyms in Skill.objects.values_list("slug", "name", "synonyms"):
+            self.skills.add(slug)
+            for alias in [name, *(synonyms or [])]:
+                self.skill_aliases.setdefault(str(alias).lower(), slug)
+        self.people = existing_people(emails)  # email -> has a profile
+        self.seen: dict[str, int] = {}
+
+    def check(
+        self, number: int, cells: list[str], columns: dict[str, int]
+    ) -> tuple[ParsedRow | None, list[RowError]]:
+        width = max(columns.values()) + 1
+        if len(cells) < width or any(cell.strip() for cell in cells[width:]):
+            message = (
+                f"this row has {len(cells)} values but the header has {width} columns; "
+                "is there a comma inside a value that is not in quotes?"
+            )
+            return None, [RowError(number, "", message)]
+        cell = {name: cells[index].strip() for name, index in columns.items()}
+        errors: list[RowError] = []
+
+        def read(column: str, reader, *args):
+            try:
+                return reader(cell[column], *args)
+            except Wrong as error:
+                errors.append(RowError(number, column, str(error)))
+                return None
+
+        email = read("email", self.email, number)
+        is_new = email is None or email not in self.people
+        needs_profile = is_new or not self.people[email]
+        name = read("name", self.name, is_new)
+        role = read("role", self.role)
+        tz = read("timezone", self.timezone, needs_profile)
+        languages = read("languages", self.languages, needs_profile)
+        skills = read("skills", self.skills_of, role)
+        goal = read("goal", self.goal, role)
+        capacity = read("capacity", self.capacity, role)
+        windows = read("availability", self.availability)
+        organisation = read("organisation", self.text, "organisation")
+        department = read("department", self.text, "department")
+        years = read("years_experience", self.years)
+        if errors:
+            return None, errors
+        row = ParsedRow(
+            row=number,
+            email=email,
+            name=name,
+            role=role,
+            timezone=tz,
+            languages=languages,
+            skills=skills,
+            goal=goal,
+            capacity=capacity,
+            windows=windows,
+            organisation=organisation,
+            department=department,
+            years_experience=years,
+            is_new=is_new,
+        )
+        return row, []
+
+    # Each reader takes the stripped cell and returns the value, or raises Wrong.
+
+    def email(self, value: str, number: int) -> str:
+        if not value:
+            raise Wrong("is empty; every row needs the person's email address.")
+        try:
+            validate_email(value)
+        except ValidationError:
+            raise Wrong(f"“{value}” is not an email address.") from None
+        if len(value) > MAX_LENGTHS["email"]:
+            raise Wrong(f"is longer than {MAX_LENGTHS['email']} characters.")
+        email = value.lower()
+        first = self.seen.setdefault(email, number)
+        if first != number:
+            raise Wrong(f"“{value}” is also on row {first}; each person can be on one row only.")
+        return email
+
+    def name(self, value: str, is_new: bool) -> str:
+        if not value and is_new:
+            raise Wrong("is empty; new people need a name.")
+        return self.text(value, "name")
+
+    def role(self, value: str) -> str:
+        role = value.lower()
+        if role not in ROLES:
+            shown = f"“{value}” is not a role" if value else "is empty"
+            raise Wrong(f"{shown}; write mentor, mentee or both.")
+        return role
+
+    def timezone(self, value: str, required: bool) -> str:
+        if not value:
+            if required:
+                raise Wrong("is empty; new people need a time zone, e.g. Europe/Lisbon.")
+            return ""
+        if value in _time_zones():
+            return value
+        message = f"“{value}” is not a time zone we know."
+        close = {zone.lower(): zone for zone in _time_zones()}.get(value.lower())
+        if close is None:
+            close = next(iter(difflib.get_close_matches(value, _time_zones(), 1, 0.8)), None)
+        raise Wrong(message + (f" Did you mean “{close}”?" if close else " E.g. Europe/Lisbon."))
+
+    def languages(self, value: str, required: bool) -> list[str]:
+        codes = list(dict.fromkeys(c.strip().lower() for c in re.split(r"[;,]", value)))
+        codes = [code for code in codes if code]
+        if not codes:
+            if required:
+                raise Wrong("is empty; new people need at least one language, e.g. en;es.")
+            return []
+        for code in codes:
+            if code not in LANGUAGES:
+                hint = LANGUAGE_NAMES.get(code)
+                raise Wrong(
+                    f"“{code}” is not a language code we know; "
+                    + (f"did you mean “{hint}”?" if hint else "use two-letter codes like en;es.")
+                )
+        return codes
+
+    def skills_of(self, value: str, role: str | None) -> list[tuple[str, int | None]]:
+        skills: list[tuple[str, int | None]] = []
+        for entry in (e.strip() for e in value.split(";")):
+            if not entry:
+                continue
+            slug, colon, level_text = (part.strip() for part in entry.partition(":"))
+            slug = slug.lower()
+            if slug not in self.skills:
+                raise Wrong(self.unknown_skill(slug))
+            if any(slug == known for known, _ in skills):
+                raise Wrong(f"“{slug}” is listed twice.")
+            level = None
+            if colon:
+                if not re.fullmatch(r"\d+", level_text) or not 1 <= int(level_text) <= 5:
+                    raise Wrong(f"the level of “{slug}” is “{level_text}”; levels go from 1 to 5.")
+                level = int(level_text)
+            if role == Enrollment.Role.MENTOR and level is None:
+                raise Wrong(f"“{slug}” needs a level from 1 to 5, e.g. {slug}:4.")
+            if role == Enrollment.Role.MENTEE and level is not None:
+                raise Wrong(
+                    f"mentees list skills without levels: write “{slug}”, not “{entry}” "
+                    "(or make the role both)."
+                )
+            skills.append((slug, level))
+        if role in (Enrollment.Role.MENTOR, Enrollment.Role.BOTH):
+            if not any(level is not None for _, level in skills):
+                raise Wrong("a mentor needs at least one skill with a level, e.g. python:4.")
+        return skills
+
+    def unknown_skill(self, slug: str) -> str:
+        message = f"“{slug}” is not a skill we know"
+        close = self.skill_aliases.get(slug) or self.skill_aliases.get(slug.replace("-", " "))
+        if close is None:
+            close = next(iter(difflib.get_close_matches(slug, self.skills, 1, 0.6)), None)
+        return message + (f"; did you mean “{close}”?" if close else ".")
+
+    def goal(self, value: str, role: str | None) -> str:
+        if role == Enrollment.Role.MENTOR and value:
+            raise Wrong("only mentees have a goal; leave it empty, or make the role both.")
+        if role in (Enrollment.Role.MENTEE, Enrollment.Role.BOTH) and not value:
+            raise Wrong("is empty; a mentee needs a goal, e.g. “Lead my first team”.")
+        return self.text(value, "goal")
+
+    def capacity(self, value: str, role: str | None) -> int | None:
+        if not value:
+            return None
+        if role == Enrollment.Role.MENTEE:
+            raise Wrong("only mentors have a capacity; leave it empty, or make the role both.")
+        return self.number(value, 0, MAX_CAPACITY, "mentees at once")
+
+    def years(self, value: str) -> int | None:
+        return self.number(value, 0, MAX_YEARS, "years") if value else None
+
+    @staticmethod
+    def number(value: str, low: int, high: int, unit: str) -> int:
+        if not re.fullmatch(r"[+-]?\d+", value):
+            raise Wrong(f"“{value}” is not a whole number; write {low} to {high} {unit}.")
+        if not low <= int(value) <= high:
+            raise Wrong(f"{int(value)} is out of range; write {low} to {high} {unit}.")
+        return int(value)
+
+    @staticmethod
+    def text(value: str, column: str) -> str:
+        limit = MAX_LENGTHS[column]
+        if len(value) > limit:
+            raise Wrong(f"is {len(value)} characters long; at most {limit} fit.")
+        return value
+
+    @staticmethod
+    def availability(value: str) -> list[Window] | None:
+        if not value:
+            return None
+        windows: set[Window] = set()
+        for entry in (e.strip() for e in value.split(";")):
+            if not entry:
+                continue
+            match = WINDOW.match(entry)
+            if not match:
+                raise Wrong(f"“{entry}” is not a weekly window; write it like Mon 09:00-12:00.")
+            day = DAYS.get(match["day"].lower())
+            if day is None:
+                raise Wrong(
+                    f"“{match['day']}” in “{entry}” is not a day; "
+                    "use Mon, Tue, Wed, Thu, Fri, Sat or Sun."
+                )
+            start, end = _minutes(match["start"], entry), _minutes(match["end"], entry)
+            if start >= MINUTES_PER_DAY or end <= start:
+                raise Wrong(
+                    f"“{entry}” does not end after it starts. A window stays within one day: "
+                    "write Mon 22:00-24:00;Tue 00:00-02:00 for one across midnight."
+                )
+            windows.add(Window(day, start, end))
+        return sorted(windows)
+
+
+def _minutes(text: str, entry: str) -> int:
+    match = TIME.match(text)
+    if match:
+        hours, minutes = int(match[1]), int(match[2])
+        if minutes < 60 and hours * 60 + minutes <= MINUTES_PER_DAY:
+            return hours * 60 + minutes
+    raise Wrong(f"“{text}” in “{entry}” is not a time; write HH:MM, from 00:00 to 24:00.")
+
+
+def existing_people(emails: Iterable[str]) -> dict[str, bool]:
+    """Lower-cased address -> whether the person has a profile, for those with an account."""
+    found: dict[str, bool] = {}
+    for chunk in _chunks(sorted({e for e in emails if e})):
+        people = (
+            User.objects.annotate(address=Lower("email"))
+            .filter(address__in=chunk)
+            .values_list("address", "profile__id")
+        )
+        found.update((address, profile is not None) for address, profile in people)
+    return found
+
+
+def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- Writing ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def apply(preview: Preview, cohort: Cohort) -> ImportResult:
+    """Write a clean preview: people, profiles, offers, expertise, goals, weeks, enrollments.
+
+    People are matched again by address here, so someone who signed up since the preview is
+    updated rather than created twice."""
+    if not preview.ok:
+        raise ValueError("The preview has errors: fix the file, nothing was imported.")
+    rows = preview.rows
+    now = timezone.now()
+    users = _people(rows)
+    created = [row for row in rows if row.email not in users]
+    new_users = User.objects.bulk_create(
+        [
+            User(email=row.email, name=row.name, password=make_password(None), date_joined=now)
+            for row in created
+        ],
+        batch_size=BATCH,
+    )
+    EmailAddress.objects.bulk_create(
+        [EmailAddress(user=u, email=u.email, verified=False, primary=True) for u in new_users],
+        batch_size=BATCH,
+    )
+    renamed = []
+    for row in rows:
+        user = users.get(row.email)
+        if user is not None and row.name and user.name != row.name:
+            user.name = row.name
+            renamed.append(user)
+    User.objects.bulk_update(renamed, ["name"], batch_size=BATCH)
+    users.update((user.email, user) for user in new_users)
+    ids = {row.email: users[row.email].pk for row in rows}
+
+    _write_profiles(rows, ids, now)
+    _write_offers([row for row in rows if row.is_mentor], ids)
+    _write_expertise([row for row in rows if row.is_mentor], ids)
+    _write_weeks([row for row in rows if row.windows is not None], ids)
+    _write_goals([row for row in rows if row.is_mentee], ids)
+    enrolled = _enrol(rows, ids, cohort)
+
+    # Bulk writes send no signals: tell the matching engine its mentor features are stale, now
+    # and after commit, as matching/signals.py does for single saves.
+    bump_version()
+    transaction.on_commit(bump_version)
+    return ImportResult(created=len(created), updated=len(rows) - len(created), enrolled=enrolled)
+
+
+def _people(rows: list[ParsedRow]) -> dict[str, User]:
+    users: dict[str, User] = {}
+    for chunk in _chunks([row.email for row in rows]):
+        people = (
+            User.objects.annotate(address=Lower("email"))
+            .filter(address__in=chunk)
+            .only("pk", "email", "name")
+        )
+        users.update((user.address, user) for user in people)
+    return users
+
+
+def _write_profiles(rows: list[ParsedRow], ids: dict[str, int], now) -> None:
+    profiles: dict[int, Profile] = {}
+    for chunk in _chunks(list(ids.values())):
+        profiles.update((p.user_id, p) for p in Profile.objects.filter(user_id__in=chunk))
+    new: list[Profile] = []
+    for row in rows:
+        profile = profiles.get(ids[row.email])
+        if profile is None:
+            profile = Profile(user_id=ids[row.email])
+            new.append(profile)
+        if row.timezone:
+            profile.timezone = row.timezone
+        if row.languages:
+            profile.languages = row.languages
+        if row.organisation:
+            profile.organisation = row.organisation
+        if row.department:
+            profile.department = row.department
+        if row.years_experience is not None:
+            profile.years_experience = row.years_experience
+        profile.is_mentee = profile.is_mentee or row.is_mentee
+        profile.is_mentor = profile.is_mentor or row.is_mentor
+        profile.updated_at = now
+    Profile.objects.bulk_create(new, batch_size=BATCH)
+    fields = [
+        "timezone",
+        "languages",
+        "organisation",
+        "department",
+        "years_experience",
+        "is_mentee",
+        "is_mentor",
+        "updated_at",
+    ]
+    Profile.objects.bulk_update(list(profiles.values()), fields, batch_size=BATCH)
+
+
+def _write_offers(rows: list[ParsedRow], ids: dict[str, int]) -> None:
+    offers: dict[int, MentorOffer] = {}
+    for chunk in _chunks([ids[row.email] for row in rows]):
+        offers.update((o.user_id, o) for o in MentorOffer.objects.filter(user_id__in=chunk))
+    new, changed = [], []
+    for row in rows:
+        offer = offers.get(ids[row.email])
+        if offer is None:
+            capacity = DEFAULT_CAPACITY if row.capacity is None else row.capacity
+            new.append(MentorOffer(user_id=ids[row.email], capacity=capacity))
+        elif row.capacity is not None and offer.capacity != row.capacity:
+            offer.capacity = row.capacity
+            changed.append(offer)
+    MentorOffer.objects.bulk_create(new, batch_size=BATCH)
+    MentorOffer.objects.bulk_update(changed, ["capacity"], batch_size=BATCH)
+
+
+def _write_expertise(rows: list[ParsedRow], ids: dict[str, int]) -> None:
+    """The file's skills replace a mentor's expertise."""
+    skills = _skill_ids(slug for row in rows for slug, _ in row.expertise)
+    table = connection.ops.quote_name(Expertise._meta.db_table)
+    with connection.cursor() as cursor:
+        for chunk in _chunks([ids[row.email] for row in rows]):
+            # One statement: a queryset delete would load every row to send post_delete
+            # (matching/signals.py) once per row; apply() sends one version bump instead.
+            cursor.execute(f"DELETE FROM {table} WHERE user_id = ANY(%s)", [chunk])  # noqa: S608
+    Expertise.objects.bulk_create(
+        [
+            Expertise(user_id=ids[row.email], skill_id=skills[slug], level=level)
+            for row in rows
+            for slug, level in row.expertise
+        ],
+        batch_size=BATCH,
+    )
+
+
+def _write_weeks(rows: list[ParsedRow], ids: dict[str, int]) -> None:
+    """A non-empty availability cell replaces the person's week, stored in their local time."""
+    for chunk in _chunks([ids[row.email] for row in rows]):
+        AvailabilityWindow.objects.filter(user_id__in=chunk).delete()
+    AvailabilityWindow.objects.bulk_create(
+        [
+            AvailabilityWindow(
+                user_id=ids[row.email], weekday=w.weekday, start_minute=w.start, end_minute=w.end
+            )
+            for row in rows
+            for w in row.windows or []
+        ],
+        batch_size=BATCH,
+    )
+
+
+def _write_goals(rows: list[ParsedRow], ids: dict[str, int]) -> None:
+    """A goal per mentee, unless they already have an open goal with that title."""
+    have: set[tuple[int, str]] = set()
+    for chunk in _chunks([ids[row.email] for row in rows]):
+        have.update(Goal.objects.open().filter(owner_id__in=chunk).values_list("owner_id", "title"))
+    wanted = [row for row in rows if (ids[row.email], row.goal) not in have]
+    goals = Goal.objects.bulk_create(
+        [Goal(owner_id=ids[row.email], title=row.goal) for row in wanted], batch_size=BATCH
+    )
+    skills = _skill_ids(slug for row in wanted for slug in row.goal_skills)
+    through = Goal.skills.through
+    through.objects.bulk_create(
+        [
+            through(goal_id=goal.pk, skill_id=skills[slug])
+            for goal, row in zip(goals, wanted, strict=True)
+            for slug in row.goal_skills
+        ],
+        batch_size=BATCH,
+    )
+
+
+def _skill_ids(slugs: Iterable[str]) -> dict[str, int]:
+    wanted = set(slugs)
+    skills = dict(Skill.objects.filter(slug__in=wanted).values_list("slug", "id"))
+    gone = wanted - skills.keys()
+    if gone:
+        # Only when someone deleted a skill between the preview and the import.
+        raise ValueError(f"These skills no longer exist: {', '.join(sorted(gone))}.")
+    return skills
+
+
+def _enrol(rows: list[ParsedRow], ids: dict[str, int], cohort: Cohort) -> int:
+    """Enrol everyone with their row's role; new enrollments are invited, others keep their
+    status. Returns how many were new."""
+    enrollments: dict[str, Enrollment] = {}
+    for chunk in _chunks([row.email for row in rows]):
+        found = (
+            Enrollment.objects.filter(cohort=cohort)
+            .annotate(address=Lower("email"))
+            .filter(address__in=chunk)
+        )
+        enrollments.update((e.address, e) for e in found)
+    new, changed = [], []
+    for row in rows:
+        enrollment = enrollments.get(row.email)
+        if enrollment is None:
+            new.append(
+                Enrollment(
+                    cohort=cohort,
+                    email=row.email,
+                    user_id=ids[row.email],
+                    role=row.role,
+                    status=Enrollment.Status.INVITED,
+                )
+            )
+        elif enrollment.role != row.role or enrollment.user_id != ids[row.email]:
+            enrollment.role, enrollment.user_id = row.role, ids[row.email]
+            changed.append(enrollment)
+    Enrollment.objects.bulk_create(new, batch_size=BATCH)
+    Enrollment.objects.bulk_update(changed, ["role", "user"], batch_size=BATCH)
+    return len(new)

@@ -1,0 +1,254 @@
+"""Programs run by admins: a cohort, who is in it, how it is matched, and what was proposed."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from matching.engine import DEFAULT_WEIGHTS, Component, Mode, OrganisationPolicy, Policy
+from matching.models import Mentorship
+
+
+def default_weights() -> dict[str, float]:
+    return {str(c): w for c, w in DEFAULT_WEIGHTS.items()}
+
+
+class CohortQuerySet(models.QuerySet["Cohort"]):
+    def administered_by(self, user) -> CohortQuerySet:
+        """The cohorts this person runs. Being site staff alone gives no view into a cohort."""
+        return self.filter(admins=user)
+
+
+class Cohort(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ENROLLING = "enrolling", "Enrolling"
+        MATCHING = "matching", "Matching"
+        ACTIVE = "active", "Active"
+        CLOSED = "closed", "Closed"
+
+    class Mode(models.TextChoices):
+        REGULAR = Mode.REGULAR.value, "Regular (the mentor is more experienced)"
+        PEER = Mode.PEER.value, "Peer mentoring"
+        REVERSE = Mode.REVERSE.value, "Reverse mentoring"
+
+    class Organisation(models.TextChoices):
+        IGNORE = OrganisationPolicy.IGNORE.value, "Ignore organisations"
+        PREFER_DIFFERENT = OrganisationPolicy.PREFER_DIFFERENT.value, "Prefer different ones"
+        PREFER_SAME = OrganisationPolicy.PREFER_SAME.value, "Prefer the same one"
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True, max_length=4000)
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    admins = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="cohorts_admin")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    # The matching policy.
+    weights = models.JSONField(default=default_weights)
+    mentors_per_mentee = models.PositiveSmallIntegerField(
+        "Mentors per mentee",
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(3)],
+        help_text="1-3; several mentors cover different goals where possible.",
+    )
+    mode = models.CharField(max_length=10, choices=Mode, default=Mode.REGULAR)
+    organisation_policy = models.CharField(
+        max_length=20, choices=Organisation, default=Organisation.IGNORE
+    )
+    min_overlap_hours = models.DecimalField(
+        "Minimum weekly overlap (hours)",
+        max_digits=4,
+        decimal_places=1,
+        default=1,
+        validators=[MinValueValidator(0), MaxValueValidator(40)],
+    )
+    favour_score = models.BooleanField(
+        "Favour score over participation",
+        default=False,
+        help_text="Off: match as many mentees as possible, then maximise the total score.",
+    )
+
+    objects = CohortQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(mentors_per_mentee__gte=1, mentors_per_mentee__lte=3),
+                name="cohort_k_1_to_3",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("cohorts:detail", args=[self.slug])
+
+    def policy(self) -> Policy:
+        weights = {Component(c): float(w) for c, w in self.weights.items() if c in Component}
+        return Policy(
+            weights={**DEFAULT_WEIGHTS, **weights},
+            mode=Mode(self.mode),
+            organisation=OrganisationPolicy(self.organisation_policy),
+            min_overlap_hours=float(self.min_overlap_hours),
+        )
+
+
+class Enrollment(models.Model):
+    """A person in a cohort, from invitation to a complete profile."""
+
+    class Role(models.TextChoices):
+        MENTEE = "mentee", "Mentee"
+        MENTOR = "mentor", "Mentor"
+        BOTH = "both", "Both"
+
+    class Status(models.TextChoices):
+        INVITED = "invited", "Invited"
+        JOINED = "joined", "Joined"
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="enrollments")
+    email = models.EmailField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="enrollments",
+    )
+    role = models.CharField(max_length=10, choices=Role, default=Role.MENTEE)
+    status = models.CharField(max_length=10, choices=Status, default=Status.INVITED)
+    capacity_override = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(20)]
+    )
+    invited_at = models.DateTimeField(null=True, blank=True)
+    joined_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("email",)
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["cohort", "email"], name="enrollment_once_per_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} in {self.cohort}"
+
+    @property
+    def is_mentee(self) -> bool:
+        return self.role in (self.Role.MENTEE, self.Role.BOTH)
+
+    @property
+    def is_mentor(self) -> bool:
+        return self.role in (self.Role.MENTOR, self.Role.BOTH)
+
+
+class PairRule(models.Model):
+    """An admin's decision about one pair, kept across runs: always make it, or never."""
+
+    class Kind(models.TextChoices):
+        LOCK = "lock", "Locked"
+        FORBID = "forbid", "Forbidden"
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="rules")
+    mentee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    mentor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["cohort", "mentee", "mentor"], name="pair_rule_once_per_pair"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.mentee} - {self.mentor}"
+
+
+class MatchRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    stage = models.CharField(max_length=120, blank=True)
+    error = models.TextField(blank=True)
+    stats = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-pk")
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} of {self.cohort}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class Proposal(models.Model):
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="proposals")
+    mentee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    mentor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    reasons = models.JSONField(default=list)
+    locked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ("-score", "pk")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["run", "mentee", "mentor"], name="proposal_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mentor} - {self.mentee} ({self.score:.2f})"
+
+    @property
+    def percent(self) -> int:
+        return round(self.score * 100)
+
+
+class Unmatched(models.Model):
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="unmatched")
+    mentee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["run", "mentee"], name="unmatched_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mentee}: {self.reason}"
+
+
+class Placement(models.Model):
+    """A published pair belongs to its cohort: one placement per mentorship."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="placements")
+    mentorship = models.OneToOneField(
+        Mentorship, on_delete=models.CASCADE, related_name="placement"
+    )
+    run = models.ForeignKey(MatchRun, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.mentorship} in {self.cohort}"
