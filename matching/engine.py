@@ -394,7 +394,7 @@ def pair_components(
         experience = min(max(g / 5, 0), 1) - min(max((g - 20) / 25, 0), 0.3)
     same_org = mentees.organisation[i] >= 0 and mentees.organisation[i] == mentors.organisation[j]
     same_dept = same_org and mentees.department[i] == mentors.department[j]
-    closeness = f32(0.5) * same_org.astype(f32) + f32(0.5) * same_dept.astype(f32)
+    closeness = 0.5 * same_org + 0.5 * same_dept
     organisation = (
         closeness if policy.organisation == OrganisationPolicy.PREFER_SAME else 1 - closeness
     )

@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -302,21 +301,6 @@ def mentorships(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def mentorship(request: HttpRequest, pk: int) -> HttpResponse:
-    pair = get_object_or_404(
-        Mentorship.objects.involving(request.user)
-        .select_related("mentor__profile", "mentee__profile", "request")
-        .prefetch_related(Prefetch("goals", queryset=Goal.objects.prefetch_related("skills"))),
-        pk=pk,
-    )
-    me_mentor = pair.mentor_id == request.user.pk
-    other = pair.mentee if me_mentor else pair.mentor
-    return TemplateResponse(
-        request,
-        "matching/mentorship.html",
-        {
-            "pair": pair,
-            "other": other,
-            "me_mentor": me_mentor,
-            "profile_url": reverse("profiles:person", args=[other.pk]),
-        },
-    )
+    """A pair's own page lives with its meetings; only the two people in it get there."""
+    pair = get_object_or_404(Mentorship.objects.involving(request.user), pk=pk)
+    return redirect(reverse("meetings:pair", args=[pair.pk]))

@@ -8,6 +8,7 @@ which `make run` copies to .env.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "profiles",
     "matching",
     "cohorts",
+    "meetings",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +113,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "requests-remind-and-expire": {
         "task": "matching.tasks.remind_and_expire_requests",
         "schedule": 15 * 60,
+    },
+    # Due meeting reminders are rows, claimed every minute (meetings/services.py says why).
+    "meetings-reminders": {"task": "meetings.tasks.send_due_reminders", "schedule": 60},
+    "meetings-nudges": {"task": "meetings.tasks.nudge_quiet_pairs", "schedule": 6 * 60 * 60},
+    "meetings-digest": {
+        "task": "meetings.tasks.weekly_digest",
+        "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
     },
 }
 

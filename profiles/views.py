@@ -61,21 +61,6 @@ def onboarding_context(request: HttpRequest, profile: Profile, step: str) -> dic
     }
 
 
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    """The landing page for visitors; the dashboard for people who are signed in."""
-    if not request.user.is_authenticated:
-        return TemplateResponse(request, "profiles/landing.html")
-    profile = profile_of(request.user)
-    if profile.onboarded_at is None and not (profile.is_mentee or profile.is_mentor):
-        return redirect("profiles:welcome")
-    return TemplateResponse(
-        request,
-        "profiles/dashboard.html",
-        {"profile": profile, "completeness": completeness_of(profile)},
-    )
-
-
 # --- Onboarding and editing one's own profile ---------------------------------------------------
 
 

@@ -31,14 +31,29 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def django_db_setup(django_db_setup, django_db_blocker):
     """Data migrations seed the skills taxonomy, but a transactional test flushes every table and,
     with --reuse-db, the next session would start without it: put it back when it is missing."""
+
+
+    with django_db_blocker.unblock():
+        ensure_skills()
+
+
+def ensure_skills() -> None:
     from django.apps import apps
 
     from profiles.models import Skill
 
-    with django_db_blocker.unblock():
-        if not Skill.objects.exists():
-            taxonomy = importlib.import_module("profiles.migrations.0003_skill_taxonomy")
-            taxonomy.add_skills(apps, None)
+    if not Skill.objects.exists():
+        taxonomy = importlib.import_module("profiles.migrations.0003_skill_taxonomy")
+        taxonomy.add_skills(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _skills_after_flush(request):
+    """A transactional test starts from tables another one flushed: put the taxonomy back."""
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+        ensure_skills()
 
 
 @pytest.fixture(autouse=True)

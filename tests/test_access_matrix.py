@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from cohorts.models import Cohort, Enrollment, MatchRun, Proposal
 from matching.models import MentorRequest, Mentorship
+from meetings.models import Meeting
 from profiles.models import Email, Goal, MentorOffer, Profile
 from tests.conftest import make_person
 
@@ -118,6 +120,25 @@ MATRIX = {
     "cohorts:publish": row(LOGIN, NOT_ALLOWED),  # POST only
     "cohorts:export": row(LOGIN, NOT_FOUND),
     "cohorts:health": row(LOGIN, NOT_FOUND),
+    # Meetings: a pair's space is for the two people in it (and, read-only, the admins of its
+    # cohort: tests/meetings). The pair below is two other people.
+    "meetings:pair": row(LOGIN, NOT_FOUND),
+    "meetings:schedule": row(LOGIN, NOT_ALLOWED),  # POST only; POSTs: tests/meetings
+    "meetings:add-action": row(LOGIN, NOT_ALLOWED),
+    "meetings:toggle-action": row(LOGIN, NOT_ALLOWED),
+    "meetings:add-milestone": row(LOGIN, NOT_ALLOWED),
+    "meetings:milestone-status": row(LOGIN, NOT_ALLOWED),
+    "meetings:close": row(LOGIN, NOT_FOUND),
+    "meetings:thank-you": row(LOGIN, NOT_ALLOWED),
+    "meetings:reschedule": row(LOGIN, NOT_ALLOWED),
+    "meetings:cancel": row(LOGIN, NOT_ALLOWED),
+    "meetings:ics": row(LOGIN, NOT_FOUND),
+    "meetings:add-agenda": row(LOGIN, NOT_ALLOWED),
+    "meetings:add-note": row(LOGIN, NOT_ALLOWED),
+    "meetings:check-in": row(LOGIN, NOT_ALLOWED),
+    "meetings:impact": row(LOGIN, OK),
+    "meetings:preferences": row(LOGIN, OK),
+    "meetings:unsubscribe": row(NOT_FOUND, NOT_FOUND),  # signed link, no sign-in; forged here
 }
 
 # The admin site: nobody but staff gets in. Its many patterns share one rule, with the few
@@ -185,6 +206,26 @@ OBJECT_ARGS = {
     "matching:request-action": lambda o: {"pk": o["others_request"].pk, "action": "accept"},
     "matching:mentorship": lambda o: {"pk": o["others_mentorship"].pk},
     "cohorts:join": lambda o: {"token": "forged-token"},
+    "meetings:unsubscribe": lambda o: {"token": "forged-token"},
+    "meetings:pair": lambda o: {"pk": o["others_mentorship"].pk},
+    "meetings:schedule": lambda o: {"pk": o["others_mentorship"].pk},
+    "meetings:add-action": lambda o: {"pk": o["others_mentorship"].pk},
+    "meetings:close": lambda o: {"pk": o["others_mentorship"].pk},
+    "meetings:thank-you": lambda o: {"pk": o["others_mentorship"].pk},
+    "meetings:toggle-action": lambda o: {"pk": o["others_mentorship"].pk, "action_pk": 1},
+    "meetings:add-milestone": lambda o: {"pk": o["others_mentorship"].pk, "goal_pk": 1},
+    "meetings:milestone-status": lambda o: {"pk": o["others_mentorship"].pk, "milestone_pk": 1},
+    **{
+        name: (lambda o: {"pk": o["others_mentorship"].pk, "meeting_pk": o["others_meeting"].pk})
+        for name in (
+            "meetings:reschedule",
+            "meetings:cancel",
+            "meetings:ics",
+            "meetings:add-agenda",
+            "meetings:add-note",
+            "meetings:check-in",
+        )
+    },
     "cohorts:run-status": lambda o: {"slug": o["others_cohort"].slug, "pk": o["others_run"].pk},
     "cohorts:proposal-action": lambda o: {
         "slug": o["others_cohort"].slug,
@@ -266,6 +307,9 @@ def test_each_role_gets_exactly_the_expected_outcome_on_every_url(client, db, se
         others_cohort=cohort,
         others_run=run,
         others_proposal=Proposal.objects.create(run=run, mentee=user, mentor=third, score=0.5),
+        others_meeting=Meeting.objects.create(
+            mentorship=objects["others_mentorship"], starts_at=timezone.now()
+        ),
     )
     if role != "anonymous":
         client.force_login(user if role == "user" else staff)

@@ -1,0 +1,427 @@
+"""Meetings and the jobs that keep a pair moving.
+
+Reminders are rows, not far-off Celery ETAs (on Redis those are redelivered once the visibility
+timeout passes). Scheduling writes one row per offset, keyed by the meeting's schedule version
+(`sequence`); a frequent beat task claims due rows with SELECT ... FOR UPDATE SKIP LOCKED and
+marks them sent in the same transaction that queues the email. So each (meeting, offset) goes out
+once even when beat fires twice or two workers run at once; a worker that dies mid-send rolls
+back and the row is claimed again; a reschedule bumps the version and cancels the old rows, so
+nothing goes out for the old time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from matching.models import Mentorship
+from meetings.models import (
+    REMINDER_OFFSETS,
+    ActionItem,
+    Closure,
+    Digest,
+    EmailPreference,
+    Meeting,
+    Nudge,
+    Reminder,
+)
+from profiles.mail import queue_email, render_email
+from profiles.models import Goal, User
+
+NUDGE_AFTER = timedelta(days=21)
+CLAIM_BATCH = 100
+UNSUBSCRIBE_SALT = "meetings.unsubscribe"
+
+
+class MeetingError(Exception):
+    """A rule said no; the message is for the person who asked."""
+
+
+# Time, in each person's own zone.
+
+
+def zone_of(user: User) -> ZoneInfo:
+    profile = getattr(user, "profile", None)
+    return ZoneInfo(profile.timezone if profile else "UTC")
+
+
+def local(moment: datetime, user: User) -> datetime:
+    return moment.astimezone(zone_of(user))
+
+
+def when_label(meeting: Meeting, user: User) -> str:
+    """ "Monday 30 March 2026, 09:00-10:00 (Australia/Sydney)" in the reader's own zone.
+    Formatted here: templates would convert to the server's zone."""
+    start, end = local(meeting.starts_at, user), local(meeting.ends_at, user)
+    return f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M}-{end:%H:%M} ({start.tzinfo.key})"
+
+
+def ics(meeting: Meeting, reader: User, *, cancel: bool = False) -> bytes:
+    """The meeting as an invitation in the reader's zone; SEQUENCE follows reschedules, so
+    calendars update the event they already have."""
+    zone = zone_of(reader)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Mentorship//Meetings//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancel else "PUBLISH")
+    event = icalendar.Event()
+    event.add("uid", f"meeting-{meeting.pk}@mentorship")
+    event.add("sequence", meeting.sequence)
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", meeting.starts_at.astimezone(zone))
+    event.add("dtend", meeting.ends_at.astimezone(zone))
+    pair = meeting.mentorship
+    event.add("summary", f"Mentoring: {pair.mentor.name} and {pair.mentee.name}")
+    if meeting.place:
+        event.add("location", meeting.place)
+    if cancel:
+        event.add("status", "CANCELLED")
+    calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+# Email preferences.
+
+
+def wants(user: User, kind: str) -> bool:
+    return not EmailPreference.objects.filter(user=user, kind=kind, enabled=False).exists()
+
+
+def unsubscribe_url(user: User, kind: str) -> str:
+    token = signing.dumps({"u": user.pk, "k": kind}, salt=UNSUBSCRIBE_SALT, compress=True)
+    return settings.SITE_URL + reverse("meetings:unsubscribe", args=[token])
+
+
+def read_unsubscribe(token: str) -> tuple[User, str] | None:
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    user = User.objects.filter(pk=data.get("u")).first()
+    kinds = {k for k, _ in EmailPreference.Kind.choices}
+    return (user, data["k"]) if user and data.get("k") in kinds else None
+
+
+def set_preference(user: User, kind: str, enabled: bool) -> None:
+    EmailPreference.objects.update_or_create(user=user, kind=kind, defaults={"enabled": enabled})
+
+
+def _send(template: str, to: User, context: dict, *, attachments=(), kind: str | None = None):
+    if kind and not wants(to, kind):
+        return
+    context = {"to": to, **context}
+    if kind:
+        context["unsubscribe_url"] = unsubscribe_url(to, kind)
+    message = render_email(
+        f"meetings/{template}", context, to=[to.email], attachments=list(attachments)
+    )
+    queue_email(message=message, kind=f"meetings/{template}")
+
+
+def _pair_url(mentorship: Mentorship) -> str:
+    return settings.SITE_URL + reverse("meetings:pair", args=[mentorship.pk])
+
+
+def other_person(mentorship: Mentorship, user: User) -> User:
+    return mentorship.mentee if user.pk == mentorship.mentor_id else mentorship.mentor
+
+
+# Scheduling.
+
+
+def _plan_reminders(meeting: Meeting, now: datetime) -> None:
+    Reminder.objects.bulk_create(
+        [
+            Reminder(
+                meeting=meeting,
+                sequence=meeting.sequence,
+                offset_minutes=int(offset.total_seconds() // 60),
+                due_at=meeting.starts_at - offset,
+            )
+            for offset in REMINDER_OFFSETS
+            if meeting.starts_at - offset > now
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _tell_other(meeting: Meeting, actor: User, template: str, *, cancel: bool = False) -> None:
+    other = other_person(meeting.mentorship, actor)
+    _send(
+        template,
+        other,
+        {
+            "meeting": meeting,
+            "actor": actor,
+            "when": when_label(meeting, other),
+            "url": _pair_url(meeting.mentorship),
+        },
+        attachments=[("meeting.ics", ics(meeting, other, cancel=cancel), "text/calendar")],
+    )
+
+
+def _check_time(mentorship: Mentorship, starts_at: datetime, exclude: int | None = None) -> None:
+    if starts_at <= timezone.now():
+        raise MeetingError("Choose a time in the future.")
+    if starts_at > timezone.now() + timedelta(days=366):
+        raise MeetingError("Choose a time within the next year.")
+
+
+@transaction.atomic
+def schedule(
+    mentorship: Mentorship, actor: User, *, starts_at: datetime, duration: int, place: str
+) -> Meeting:
+    if mentorship.status != Mentorship.Status.ACTIVE:
+        raise MeetingError("This mentorship is closed.")
+    _check_time(mentorship, starts_at)
+    meeting = Meeting.objects.create(
+        mentorship=mentorship,
+        starts_at=starts_at,
+        duration_minutes=duration,
+        place=place.strip(),
+        created_by=actor,
+    )
+    _plan_reminders(meeting, timezone.now())
+    _tell_other(meeting, actor, "scheduled")
+    return meeting
+
+
+@transaction.atomic
+def reschedule(
+    meeting: Meeting, actor: User, *, starts_at: datetime, duration: int, place: str
+) -> Meeting:
+    meeting = (
+        Meeting.objects.select_for_update()
+        .select_related("mentorship__mentor__profile", "mentorship__mentee__profile")
+        .get(pk=meeting.pk)
+    )
+    if meeting.status != Meeting.Status.SCHEDULED:
+        raise MeetingError("This meeting was cancelled; schedule a new one.")
+    _check_time(meeting.mentorship, starts_at, exclude=meeting.pk)
+    Reminder.objects.filter(meeting=meeting, status=Reminder.Status.PENDING).update(
+        status=Reminder.Status.CANCELLED
+    )
+    meeting.starts_at = starts_at
+    meeting.duration_minutes = duration
+    meeting.place = place.strip()
+    meeting.sequence += 1
+    meeting.save(update_fields=["starts_at", "duration_minutes", "place", "sequence"])
+    _plan_reminders(meeting, timezone.now())
+    _tell_other(meeting, actor, "rescheduled")
+    return meeting
+
+
+@transaction.atomic
+def cancel(meeting: Meeting, actor: User) -> Meeting:
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if meeting.status == Meeting.Status.CANCELLED:
+        return meeting
+    meeting.status = Meeting.Status.CANCELLED
+    meeting.sequence += 1
+    meeting.save(update_fields=["status", "sequence"])
+    Reminder.objects.filter(meeting=meeting, status=Reminder.Status.PENDING).update(
+        status=Reminder.Status.CANCELLED
+    )
+    _tell_other(meeting, actor, "cancelled", cancel=True)
+    return meeting
+
+
+# The jobs.
+
+
+def send_due_reminders(now: datetime | None = None) -> int:
+    """Claim due reminder rows and send them, batch by batch. Safe to run concurrently."""
+    now = now or timezone.now()
+    sent = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Reminder.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(status=Reminder.Status.PENDING, due_at__lte=now)
+                .select_related("meeting__mentorship__mentor__profile")
+                .select_related("meeting__mentorship__mentee__profile")
+                .order_by("due_at", "pk")[:CLAIM_BATCH]
+            )
+            if not due:
+                return sent
+            for reminder in due:
+                meeting = reminder.meeting
+                stale = (
+                    reminder.sequence != meeting.sequence
+                    or meeting.status != Meeting.Status.SCHEDULED
+                    or meeting.starts_at <= now - timedelta(minutes=meeting.duration_minutes)
+                )
+                if stale:
+                    reminder.status = Reminder.Status.CANCELLED
+                    reminder.save(update_fields=["status"])
+                    continue
+                agenda = list(meeting.agenda.select_related("author"))
+                pair = meeting.mentorship
+                for reader in (pair.mentee, pair.mentor):
+                    _send(
+                        "reminder",
+                        reader,
+                        {
+                            "meeting": meeting,
+                            "other": other_person(pair, reader),
+                            "when": when_label(meeting, reader),
+                            "agenda": agenda,
+                            "hours": reminder.offset_minutes // 60,
+                            "url": _pair_url(pair),
+                        },
+                        kind=EmailPreference.Kind.REMINDERS,
+                    )
+                reminder.status = Reminder.Status.SENT
+                reminder.sent_at = timezone.now()
+                reminder.save(update_fields=["status", "sent_at"])
+                sent += 1
+
+
+def nudge_quiet_pairs(now: datetime | None = None) -> int:
+    """One nudge per 21-day period to active pairs with no meeting in the last 21 days and none
+    planned."""
+    now = now or timezone.now()
+    recent = Meeting.objects.filter(
+        mentorship=OuterRef("pk"),
+        status=Meeting.Status.SCHEDULED,
+        starts_at__gte=now - NUDGE_AFTER,
+    )
+    quiet = (
+        Mentorship.objects.active()
+        .filter(started_at__lte=now - NUDGE_AFTER)
+        .annotate(met=Exists(recent))
+        .filter(met=False)
+        .select_related("mentor__profile", "mentee__profile")
+    )
+    sent = 0
+    for pair in quiet:
+        periods = (now - pair.started_at) // NUDGE_AFTER
+        period_start = (pair.started_at + periods * NUDGE_AFTER).date()
+        with transaction.atomic():
+            _, created = Nudge.objects.get_or_create(mentorship=pair, period_start=period_start)
+            if not created:
+                continue
+            for reader in (pair.mentee, pair.mentor):
+                _send(
+                    "nudge",
+                    reader,
+                    {"other": other_person(pair, reader), "url": _pair_url(pair)},
+                    kind=EmailPreference.Kind.NUDGES,
+                )
+            sent += 1
+    return sent
+
+
+def weekly_digest(today: date | None = None) -> int:
+    """Overdue action items, once a week per person who has any."""
+    today = today or timezone.localdate()
+    week_start = today - timedelta(days=today.weekday())
+    overdue = ActionItem.objects.filter(
+        done=False, due_on__lt=today, mentorship__status=Mentorship.Status.ACTIVE
+    ).select_related("mentorship__mentor", "mentorship__mentee", "owner")
+    by_owner: dict[int, list[ActionItem]] = {}
+    for item in overdue:
+        by_owner.setdefault(item.owner_id, []).append(item)
+    sent = 0
+    for items in by_owner.values():
+        owner = items[0].owner
+        with transaction.atomic():
+            _, created = Digest.objects.get_or_create(user=owner, week_start=week_start)
+            if created:
+                _send("digest", owner, {"items": items}, kind=EmailPreference.Kind.DIGEST)
+                sent += 1
+    return sent
+
+
+# The journey.
+
+
+def suggested_starts(mentorship: Mentorship, *, now: datetime | None = None):
+    from matching.notify import suggested_slots
+
+    return suggested_slots(mentorship.mentor, mentorship.mentee, now=now)
+
+
+@transaction.atomic
+def close(
+    mentorship: Mentorship,
+    actor: User,
+    *,
+    outcome: str,
+    achieved: list[int],
+    feedback: str = "",
+    thank_you: str = "",
+) -> Closure:
+    mentorship = Mentorship.objects.select_for_update().get(pk=mentorship.pk)
+    if mentorship.status != Mentorship.Status.ACTIVE:
+        raise MeetingError("This mentorship is already closed.")
+    now = timezone.now()
+    mentorship.status = Mentorship.Status.CLOSED
+    mentorship.ended_at = now
+    mentorship.save(update_fields=["status", "ended_at"])
+    goals = mentorship.goals.filter(status__in=[Goal.Status.OPEN, Goal.Status.IN_PROGRESS])
+    goals.filter(pk__in=achieved).update(status=Goal.Status.ACHIEVED)
+    goals.exclude(pk__in=achieved).update(status=Goal.Status.OPEN)
+    Meeting.objects.filter(
+        mentorship=mentorship, status=Meeting.Status.SCHEDULED, starts_at__gt=now
+    ).update(status=Meeting.Status.CANCELLED)
+    Reminder.objects.filter(meeting__mentorship=mentorship, status=Reminder.Status.PENDING).update(
+        status=Reminder.Status.CANCELLED
+    )
+    closure = Closure.objects.create(
+        mentorship=mentorship,
+        closed_by=actor,
+        outcome=outcome,
+        feedback=feedback.strip(),
+        thank_you=thank_you.strip() if actor.pk == mentorship.mentee_id else "",
+    )
+    other = other_person(mentorship, actor)
+    _send(
+        "closed",
+        other,
+        {"pair": mentorship, "actor": actor, "closure": closure, "url": _pair_url(mentorship)},
+    )
+    return closure
+
+
+def not_a_fit(mentorship: Mentorship, mentee: User) -> Closure:
+    """The mentee said after the first meeting that this is not a good fit: end it kindly."""
+    return close(mentorship, mentee, outcome=Closure.Outcome.NOT_A_FIT, achieved=[])
+
+
+def impact(mentor: User) -> dict:
+    """A mentor's record: mentees helped, meetings and hours, goals achieved, thank-you notes."""
+    pairs = Mentorship.objects.filter(mentor=mentor)
+    met = Meeting.objects.filter(
+        mentorship__mentor=mentor, status=Meeting.Status.SCHEDULED, starts_at__lte=timezone.now()
+    )
+    minutes = sum(met.values_list("duration_minutes", flat=True))
+    return {
+        "mentees": pairs.values("mentee").distinct().count(),
+        "active": pairs.filter(status=Mentorship.Status.ACTIVE).count(),
+        "meetings": met.count(),
+        "hours": round(minutes / 60, 1),
+        "goals_achieved": Goal.objects.filter(
+            mentorships__mentor=mentor, status=Goal.Status.ACHIEVED
+        )
+        .distinct()
+        .count(),
+        "thanks": Closure.objects.filter(mentorship__mentor=mentor)
+        .exclude(thank_you="")
+        .select_related("mentorship__mentee")
+        .order_by("-closed_at"),
+    }
+
+
+def visible_notes(meeting: Meeting, viewer: User):
+    """Shared notes, and the viewer's own private ones: never anyone else's private notes."""
+    return meeting.notes.filter(Q(private=False) | Q(author=viewer)).select_related("author")

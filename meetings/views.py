@@ -1,0 +1,550 @@
+"""The pair's shared space, the dashboard, the impact record and email preferences.
+
+Only the two people of a pair may open or change it; the admins of the cohort the pair came from
+may read its plan and meetings, never anyone's private notes, and change nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cohorts.models import Placement
+from matching.models import MentorRequest, Mentorship
+from meetings import services
+from meetings.models import (
+    ActionItem,
+    AgendaItem,
+    CheckIn,
+    Closure,
+    EmailPreference,
+    Meeting,
+    Milestone,
+    Note,
+)
+from meetings.services import MeetingError
+from profiles.models import Goal, Profile
+from profiles.onboarding import completeness_of
+
+DURATIONS = [(30, "30 minutes"), (45, "45 minutes"), (60, "1 hour"), (90, "1 hour 30")]
+
+
+@dataclass
+class Access:
+    pair: Mentorship
+    member: bool  # one of the two: may change things
+    me_mentor: bool
+
+
+def access(request: HttpRequest, pk: int) -> Access:
+    """The pair, if the signed-in person is in it or admins its cohort; 404 otherwise."""
+    pair = get_object_or_404(
+        Mentorship.objects.select_related("mentor__profile", "mentee__profile"), pk=pk
+    )
+    user = request.user
+    if user.pk in (pair.mentor_id, pair.mentee_id):
+        return Access(pair, True, user.pk == pair.mentor_id)
+    if Placement.objects.filter(mentorship=pair, cohort__admins=user).exists():
+        return Access(pair, False, False)
+    raise Http404
+
+
+def member_access(request: HttpRequest, pk: int) -> Access:
+    found = access(request, pk)
+    if not found.member:
+        raise Http404
+    return found
+
+
+class ScheduleForm(forms.Form):
+    day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.TimeField(
+        label="Time (your time zone)", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    duration = forms.TypedChoiceField(label="Length", choices=DURATIONS, coerce=int, initial=60)
+    place = forms.CharField(label="Place or video link", required=False, max_length=300)
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def starts_at(self) -> datetime:
+        zone = services.zone_of(self.user)
+        naive = datetime.combine(self.cleaned_data["day"], self.cleaned_data["start"])
+        return naive.replace(tzinfo=zone)
+
+
+def _pair_context(request: HttpRequest, found: Access) -> dict:
+    pair, user = found.pair, request.user
+    goals = list(
+        pair.goals.prefetch_related(
+            Prefetch("milestones", queryset=Milestone.objects.filter(mentorship=pair))
+        )
+    )
+    for goal in goals:
+        steps = list(goal.milestones.all())
+        goal.progress = (
+            round(100 * sum(s.status == "done" for s in steps) / len(steps))
+            if steps
+            else (100 if goal.status == Goal.Status.ACHIEVED else 0)
+        )
+    meetings = list(
+        pair.meetings.prefetch_related(
+            Prefetch("agenda", queryset=AgendaItem.objects.select_related("author")),
+            Prefetch(
+                "notes",
+                queryset=Note.objects.filter(Q(private=False) | Q(author=user)).select_related(
+                    "author"
+                ),
+            ),
+            Prefetch("checkins", queryset=CheckIn.objects.select_related("author")),
+        )
+    )
+    now = timezone.now()
+    for meeting in meetings:
+        meeting.when = (
+            services.when_label(meeting, user)
+            if found.member
+            else services.when_label(meeting, pair.mentee)
+        )
+        meeting.my_checkin = next(
+            (c for c in meeting.checkins.all() if c.author_id == user.pk), None
+        )
+    upcoming = [m for m in meetings if m.status == "scheduled" and m.ends_at > now]
+    past = [m for m in meetings if m.status == "scheduled" and m.ends_at <= now]
+    actions = list(pair.actions.select_related("owner"))
+    first_meeting = past[0] if past else None
+    slots = []
+    if found.member and pair.status == Mentorship.Status.ACTIVE:
+        slots = [
+            (slot.start.isoformat(), services.when_label(_slot_meeting(slot), user))
+            for slot in services.suggested_starts(pair)
+        ]
+    timeline = sorted(
+        [(pair.started_at, f"The mentorship started ({pair.get_source_display().lower()}).")]
+        + [(m.starts_at, f"Meeting {'held' if m in past else 'planned'}") for m in upcoming + past]
+        + [(a.done_at, f"Done: {a.text}") for a in actions if a.done and a.done_at],
+        key=lambda item: item[0],
+        reverse=True,
+    )
+    return {
+        "pair": pair,
+        "member": found.member,
+        "me_mentor": found.me_mentor,
+        "other": services.other_person(pair, user) if found.member else None,
+        "goals": goals,
+        "upcoming": upcoming,
+        "next_meeting": upcoming[0] if upcoming else None,
+        "past": list(reversed(past)),
+        "open_actions": [a for a in actions if not a.done],
+        "done_actions": [a for a in actions if a.done],
+        "first_meeting": first_meeting,
+        "slots": slots,
+        "schedule_form": ScheduleForm(user=user),
+        "timeline": timeline,
+        "closure": getattr(pair, "closure", None) if pair.status == "closed" else None,
+        "durations": DURATIONS,
+        "today": timezone.localdate(),
+    }
+
+
+def _slot_meeting(slot) -> Meeting:
+    return Meeting(
+        starts_at=slot.start, duration_minutes=int((slot.end - slot.start).total_seconds() // 60)
+    )
+
+
+@login_required
+@require_GET
+def pair_page(request: HttpRequest, pk: int) -> HttpResponse:
+    found = access(request, pk)
+    return TemplateResponse(request, "meetings/pair.html", _pair_context(request, found))
+
+
+def _back(pk: int, anchor: str = "") -> HttpResponse:
+    response = redirect("meetings:pair", pk=pk)
+    if anchor:
+        response["Location"] += f"#{anchor}"
+    return response
+
+
+@login_required
+@require_POST
+def schedule(request: HttpRequest, pk: int) -> HttpResponse:
+    found = member_access(request, pk)
+    try:
+        if request.POST.get("slot"):
+            starts_at = datetime.fromisoformat(request.POST["slot"])
+            if starts_at.tzinfo is None:
+                raise MeetingError("That slot is not valid any more; pick another.")
+            services.schedule(
+                found.pair,
+                request.user,
+                starts_at=starts_at,
+                duration=int(request.POST.get("duration") or 60),
+                place=request.POST.get("place", ""),
+            )
+        else:
+            form = ScheduleForm(request.POST, user=request.user)
+            if not form.is_valid():
+                context = _pair_context(request, found)
+                context["schedule_form"] = form
+                return TemplateResponse(request, "meetings/pair.html", context, status=400)
+            services.schedule(
+                found.pair,
+                request.user,
+                starts_at=form.starts_at(),
+                duration=form.cleaned_data["duration"],
+                place=form.cleaned_data["place"],
+            )
+    except (MeetingError, ValueError) as error:
+        messages.error(request, str(error))
+        return _back(pk, "schedule")
+    messages.success(
+        request, "Meeting scheduled. We told the other person and will remind you both."
+    )
+    return _back(pk, "meetings")
+
+
+def _meeting(found: Access, meeting_pk: int) -> Meeting:
+    return get_object_or_404(Meeting, pk=meeting_pk, mentorship=found.pair)
+
+
+@login_required
+@require_POST
+def reschedule(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
+    found = member_access(request, pk)
+    meeting = _meeting(found, meeting_pk)
+    form = ScheduleForm(request.POST, user=request.user)
+    if not form.is_valid():
+        messages.error(request, "Give a date and a time to move the meeting to.")
+        return _back(pk, f"meeting-{meeting.pk}")
+    try:
+        services.reschedule(
+            meeting,
+            request.user,
+            starts_at=form.starts_at(),
+            duration=form.cleaned_data["duration"],
+            place=form.cleaned_data["place"] or meeting.place,
+        )
+    except MeetingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Meeting moved. The other person has the new time.")
+    return _back(pk, f"meeting-{meeting.pk}")
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
+    found = member_access(request, pk)
+    services.cancel(_meeting(found, meeting_pk), request.user)
+    messages.success(request, "Meeting cancelled. The other person has been told.")
+    return _back(pk, "meetings")
+
+
+@login_required
+@require_GET
+def meeting_ics(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
+    found = member_access(request, pk)
+    meeting = _meeting(found, meeting_pk)
+    response = HttpResponse(services.ics(meeting, request.user), content_type="text/calendar")
+    response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
+    return response
+
+
+@login_required
+@require_POST
+def add_agenda(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
+    found = member_access(request, pk)
+    meeting = _meeting(found, meeting_pk)
+    text = request.POST.get("text", "").strip()
+    if not text:
+        messages.error(request, "Write the agenda item first.")
+    else:
+        AgendaItem.objects.create(meeting=meeting, author=request.user, text=text[:300])
+    return _back(pk, f"meeting-{meeting.pk}")
+
+
+@login_required
+@require_POST
+def add_note(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
+    found = member_access(request, pk)
+    meeting = _meeting(found, meeting_pk)
+    text = request.POST.get("text", "").strip()
+    if not text:
+        messages.error(request, "The note is empty.")
+    else:
+        Note.objects.create(
+            meeting=meeting,
+            author=request.user,
+            text=text[:10000],
+            private=request.POST.get("private") == "on",
+        )
+    return _back(pk, f"meeting-{meeting.pk}")
+
+
+@login_required
+@require_POST
+def add_action(request: HttpRequest, pk: int) -> HttpResponse:
+    found = member_access(request, pk)
+    pair = found.pair
+    text = request.POST.get("text", "").strip()
+    owner_id = int(request.POST.get("owner") or request.user.pk)
+    if owner_id not in (pair.mentor_id, pair.mentee_id):
+        raise Http404
+    due = request.POST.get("due_on") or None
+    if not text:
+        messages.error(request, "Write what is to be done.")
+        return _back(pk, "actions")
+    try:
+        ActionItem.objects.create(mentorship=pair, owner_id=owner_id, text=text[:300], due_on=due)
+    except Exception:  # a malformed date
+        messages.error(request, "The due date is not a date.")
+    return _back(pk, "actions")
+
+
+@login_required
+@require_POST
+def toggle_action(request: HttpRequest, pk: int, action_pk: int) -> HttpResponse:
+    found = member_access(request, pk)
+    item = get_object_or_404(ActionItem, pk=action_pk, mentorship=found.pair)
+    item.done = not item.done
+    item.done_at = timezone.now() if item.done else None
+    item.save(update_fields=["done", "done_at"])
+    return _back(pk, "actions")
+
+
+@login_required
+@require_POST
+def add_milestone(request: HttpRequest, pk: int, goal_pk: int) -> HttpResponse:
+    found = member_access(request, pk)
+    goal = get_object_or_404(found.pair.goals, pk=goal_pk)
+    title = request.POST.get("title", "").strip()
+    if not title:
+        messages.error(request, "Name the milestone.")
+        return _back(pk, "plan")
+    try:
+        Milestone.objects.create(
+            mentorship=found.pair,
+            goal=goal,
+            title=title[:200],
+            due_on=request.POST.get("due_on") or None,
+        )
+    except Exception:
+        messages.error(request, "The due date is not a date.")
+    return _back(pk, "plan")
+
+
+@login_required
+@require_POST
+def milestone_status(request: HttpRequest, pk: int, milestone_pk: int) -> HttpResponse:
+    found = member_access(request, pk)
+    milestone = get_object_or_404(Milestone, pk=milestone_pk, mentorship=found.pair)
+    status = request.POST.get("status")
+    if status in Milestone.Status.values:
+        milestone.status = status
+        milestone.save(update_fields=["status"])
+    return _back(pk, "plan")
+
+
+@login_required
+@require_POST
+def check_in(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
+    found = member_access(request, pk)
+    meeting = _meeting(found, meeting_pk)
+    try:
+        rating = int(request.POST.get("rating", ""))
+    except ValueError:
+        rating = 0
+    apply = request.POST.get("apply", "").strip()
+    if not 1 <= rating <= 5 or not apply:
+        messages.error(request, "Give a rating from 1 to 5 and say what you will apply.")
+        return _back(pk, f"meeting-{meeting.pk}")
+    fit = {"yes": True, "no": False}.get(request.POST.get("good_fit", ""))
+    try:
+        with transaction.atomic():
+            CheckIn.objects.create(
+                meeting=meeting,
+                author=request.user,
+                rating=rating,
+                apply=apply[:2000],
+                good_fit=fit,
+            )
+    except IntegrityError:
+        messages.info(request, "You have already checked in for this meeting.")
+        return _back(pk, f"meeting-{meeting.pk}")
+    if fit is False and request.user.pk == found.pair.mentee_id:
+        services.not_a_fit(found.pair, request.user)
+        messages.info(
+            request,
+            "Thank you for saying so: not every pair fits, and that is fine. We have closed this "
+            "mentorship kindly; here are your next best matches.",
+        )
+        return redirect("matching:find")
+    messages.success(request, "Thanks for checking in.")
+    return _back(pk, f"meeting-{meeting.pk}")
+
+
+class CloseForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="How did it go?", choices=Closure.Outcome.choices, widget=forms.RadioSelect
+    )
+    achieved = forms.ModelMultipleChoiceField(
+        label="Goals achieved",
+        queryset=Goal.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    feedback = forms.CharField(
+        label="Private feedback for the program",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Only the program staff read this.",
+    )
+    thank_you = forms.CharField(
+        label="A thank-you note to your mentor",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Your mentor may show it on their profile.",
+    )
+
+    def __init__(self, *args, pair: Mentorship, mentee: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["achieved"].queryset = pair.goals.all()
+        if not mentee:
+            del self.fields["thank_you"]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def close(request: HttpRequest, pk: int) -> HttpResponse:
+    found = member_access(request, pk)
+    pair = found.pair
+    if pair.status != Mentorship.Status.ACTIVE:
+        messages.info(request, "This mentorship is already closed.")
+        return _back(pk)
+    form = CloseForm(request.POST or None, pair=pair, mentee=not found.me_mentor)
+    if request.method == "POST" and form.is_valid():
+        services.close(
+            pair,
+            request.user,
+            outcome=form.cleaned_data["outcome"],
+            achieved=[g.pk for g in form.cleaned_data["achieved"]],
+            feedback=form.cleaned_data["feedback"],
+            thank_you=form.cleaned_data.get("thank_you", ""),
+        )
+        messages.success(request, "The mentorship is closed. Thank you both for the time you gave.")
+        return _back(pk)
+    return TemplateResponse(request, "meetings/close.html", {"pair": pair, "form": form})
+
+
+@login_required
+@require_POST
+def thank_you_visibility(request: HttpRequest, pk: int) -> HttpResponse:
+    found = member_access(request, pk)
+    if not found.me_mentor:
+        raise Http404
+    closure = get_object_or_404(Closure, mentorship=found.pair)
+    closure.show_thank_you = request.POST.get("show") == "1"
+    closure.save(update_fields=["show_thank_you"])
+    messages.success(
+        request, "The thank-you shows on your profile." if closure.show_thank_you else "Hidden."
+    )
+    return _back(pk)
+
+
+@login_required
+@require_GET
+def impact(request: HttpRequest) -> HttpResponse:
+    return TemplateResponse(
+        request, "meetings/impact.html", {"record": services.impact(request.user)}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    kinds = EmailPreference.Kind.choices
+    if request.method == "POST":
+        for kind, _ in kinds:
+            services.set_preference(request.user, kind, request.POST.get(kind) == "on")
+        messages.success(request, "Your email preferences are saved.")
+        return redirect("meetings:preferences")
+    rows = [(kind, label, services.wants(request.user, kind)) for kind, label in kinds]
+    return TemplateResponse(request, "meetings/preferences.html", {"rows": rows})
+
+
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """One click from an email, signed: no sign-in needed. POST undoes it."""
+    found = services.read_unsubscribe(token)
+    if found is None:
+        return TemplateResponse(request, "meetings/unsubscribed.html", {"bad": True}, status=404)
+    user, kind = found
+    enabled = request.method == "POST" and request.POST.get("undo") == "1"
+    services.set_preference(user, kind, enabled)
+    return TemplateResponse(
+        request,
+        "meetings/unsubscribed.html",
+        {"label": EmailPreference.Kind(kind).label, "enabled": enabled, "token": token},
+    )
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Home: the landing page for visitors, onboarding for newcomers, else what needs doing."""
+    if not request.user.is_authenticated:
+        return TemplateResponse(request, "profiles/landing.html")
+    profile, _ = Profile.objects.get_or_create(user=request.user)
+    if profile.onboarded_at is None and not (profile.is_mentee or profile.is_mentor):
+        return redirect("profiles:welcome")
+    user = request.user
+    pairs = list(
+        Mentorship.objects.active()
+        .filter(Q(mentor=user) | Q(mentee=user))
+        .select_related("mentor", "mentee")
+        .order_by("-started_at")[:10]
+    )
+    upcoming = list(
+        Meeting.objects.upcoming()
+        .filter(Q(mentorship__mentor=user) | Q(mentorship__mentee=user))
+        .select_related("mentorship__mentor", "mentorship__mentee")[:5]
+    )
+    for meeting in upcoming:
+        meeting.when = services.when_label(meeting, user)
+        meeting.other = services.other_person(meeting.mentorship, user)
+    waiting = list(
+        MentorRequest.objects.open()
+        .filter(Q(mentor=user) | Q(mentee=user))
+        .select_related("mentor", "mentee")[:10]
+    )
+    actions = list(
+        ActionItem.objects.filter(
+            owner=user, done=False, mentorship__status="active"
+        ).select_related("mentorship__mentor", "mentorship__mentee")[:10]
+    )
+    return TemplateResponse(
+        request,
+        "profiles/dashboard.html",
+        {
+            "profile": profile,
+            "completeness": completeness_of(profile),
+            "pairs": pairs,
+            "upcoming": upcoming,
+            "waiting": waiting,
+            "actions": actions,
+            "today": timezone.localdate(),
+        },
+    )
