@@ -6,8 +6,9 @@ import re
 
 import pytest
 from django.urls import reverse
-from playwright.sync_api import ConsoleMessage, Error, Page, expect
+from playwright.sync_api import Page, expect
 
+from tests.browser.helpers import TIMEOUT_MS, collect_errors, expect_message, field, sign_in
 from tests.conftest import PASSWORD, make_person
 
 pytestmark = pytest.mark.browser
@@ -17,30 +18,7 @@ EMAIL = "nora.newcomer@example.org"
 FIRST_PASSWORD = "violet-harbour-lantern-58"
 NEW_PASSWORD = "quiet-orchard-compass-91"
 STAFF_EMAIL = "sam@example.org"
-TIMEOUT_MS = 10_000
 WELCOME_NORA = re.compile(r"^Welcome, Nora\b")
-
-
-def field(label: str) -> re.Pattern[str]:
-    """A form field's whole label, as Django renders it (with its ":" suffix)."""
-    return re.compile(rf"^{re.escape(label)}:?$")
-
-
-def collect_errors(page: Page) -> list[str]:
-    """JavaScript errors and console errors (CSP violations among them) the page reports."""
-    errors: list[str] = []
-    page.set_default_timeout(TIMEOUT_MS)
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(f"{page.url}: {message.text}")
-
-    def on_page_error(error: Error) -> None:
-        errors.append(f"{page.url}: {error}")
-
-    page.on("console", on_console)
-    page.on("pageerror", on_page_error)
-    return errors
 
 
 @pytest.fixture
@@ -62,18 +40,6 @@ def staff_page(dev_server: str, new_context) -> Page:
     sign_in(page, STAFF_EMAIL, PASSWORD)
     expect_message(page, "Successfully signed in as Sam Staff.")
     return page
-
-
-def expect_message(page: Page, text: str) -> None:
-    """The page shows this flash message (in the live region that announces them)."""
-    expect(page.get_by_role("status").filter(has_text=text)).to_be_visible()
-
-
-def sign_in(page: Page, email: str, password: str) -> None:
-    expect(page.get_by_role("heading", name="Sign In")).to_be_visible()
-    page.get_by_label(field("Email")).fill(email)
-    page.get_by_label(field("Password")).fill(password)
-    page.get_by_role("button", name="Sign In").click()
 
 
 def link_from_outbox(staff_page: Page, server: str, subject: str, path: str) -> str:
