@@ -6,7 +6,7 @@ may read its plan and meetings, never anyone's private notes, and change nothing
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django import forms
 from django.contrib import messages
@@ -78,6 +78,18 @@ class ScheduleForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
 
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if "day" in cleaned and "start" in cleaned:
+            # A time the clocks skip (01:30 on the night summer time starts) would silently
+            # become another hour: refuse it.
+            starts_at = self.starts_at()
+            if starts_at.astimezone(UTC).astimezone(starts_at.tzinfo) != starts_at:
+                raise forms.ValidationError(
+                    "That time does not exist in your time zone: the clocks change then."
+                )
+        return cleaned
+
     def starts_at(self) -> datetime:
         zone = services.zone_of(self.user)
         naive = datetime.combine(self.cleaned_data["day"], self.cleaned_data["start"])
@@ -129,6 +141,8 @@ def _pair_context(request: HttpRequest, found: Access) -> dict:
         slots = [
             (slot.start.isoformat(), services.when_label(_slot_meeting(slot), user))
             for slot in services.suggested_starts(pair)
+            # A time the pair has already booked is not offered again.
+            if not any(m.starts_at < slot.end and slot.start < m.ends_at for m in upcoming)
         ]
     timeline = sorted(
         [(pair.started_at, f"The mentorship started ({pair.get_source_display().lower()}).")]
@@ -508,7 +522,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return TemplateResponse(request, "profiles/landing.html")
     profile, _ = Profile.objects.get_or_create(user=request.user)
-    if profile.onboarded_at is None and not (profile.is_mentee or profile.is_mentor):
+    newcomer = profile.onboarded_at is None and not (profile.is_mentee or profile.is_mentor)
+    if newcomer and not request.user.is_staff:
         return redirect("profiles:welcome")
     user = request.user
     pairs = list(

@@ -57,10 +57,12 @@ def test_creates_the_people_asked_for_and_the_demo_admin(db, settings):
     assert demo.filter(is_mentor=True).count() == 6
     assert demo.filter(is_mentee=True, is_mentor=False).count() == 15
     assert MentorOffer.objects.count() == 6
-    # Every mentee can request a mentor: at least one open goal, with skills from the taxonomy.
+    # Every mentee has a goal to work on (open, or in progress with a demo pair), with skills.
     mentees = demo.filter(is_mentee=True, is_mentor=False)
     for profile in mentees:
-        open_goals = profile.user.goals.filter(status=Goal.Status.OPEN)
+        open_goals = profile.user.goals.filter(
+            status__in=[Goal.Status.OPEN, Goal.Status.IN_PROGRESS]
+        )
         assert open_goals.exists()
         assert all(goal.skills.exists() for goal in open_goals)
     assert Expertise.objects.values("user").distinct().count() == 6

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from meetings.demo import seed_journeys
 from profiles.demo import DEMO_DOMAIN, DEMO_PASSWORD, seed_people
 from profiles.models import Skill, User
 
@@ -15,7 +16,8 @@ DEMO_ADMIN_PASSWORD = DEMO_PASSWORD
 class Command(BaseCommand):
     help = (
         "Load demo data for a development server: a demo admin, and mentors and mentees with "
-        "goals, offers and weekly availability. Deterministic for a given --seed; people already "
+        "goals, offers and weekly availability, a cohort, requests and pairs with meetings. "
+        "Deterministic for a given --seed; people already "
         "there are kept, so running it twice adds nothing."
     )
 
@@ -34,7 +36,7 @@ class Command(BaseCommand):
             raise CommandError("--mentors and --mentees cannot be negative.")
         if not Skill.objects.exists():
             raise CommandError("The skill taxonomy is empty: run `manage.py migrate` first.")
-        self.admin()
+        admin = self.admin()
         started = time.perf_counter()
         created, kept = seed_people(mentors=mentors, mentees=mentees, seed=seed)
         elapsed = time.perf_counter() - started
@@ -45,9 +47,14 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"Kept the {kept} demo people already there.")
+        if seed_journeys(admin):
+            self.stdout.write(
+                "Created the demo cohort (January mentoring month, run by the demo admin), "
+                "requests waiting and pairs with meetings."
+            )
         demo = User.objects.filter(email__endswith=f"@{DEMO_DOMAIN}").order_by("pk")
         mentee = demo.filter(profile__is_mentee=True, profile__is_mentor=False).first()
-        mentor = demo.filter(profile__is_mentor=True).first()
+        mentor = demo.filter(profile__is_mentor=True, offer__accepting_requests=True).first()
         examples = ", ".join(
             f"{person.email} ({role})"
             for person, role in ((mentee, "a mentee"), (mentor, "a mentor"))
@@ -59,7 +66,7 @@ class Command(BaseCommand):
         )
 
     @transaction.atomic
-    def admin(self) -> None:
+    def admin(self) -> User:
         admin, created = User.objects.get_or_create(
             email=DEMO_ADMIN_EMAIL,
             defaults={"name": "Demo Admin", "is_staff": True, "is_superuser": True},
@@ -78,3 +85,4 @@ class Command(BaseCommand):
                 + ("" if created else " (unless you changed it)")
             )
         )
+        return admin

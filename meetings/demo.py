@@ -1,0 +1,108 @@
+"""Demo journeys on top of the demo people (profiles/demo.py): a cohort the demo admin runs,
+requests waiting, and pairs with meetings, agendas, notes and action items, so that every page
+has something to show on a fresh `make run`. Written straight to the tables: no email goes out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from cohorts.models import Cohort, Enrollment
+from matching.models import MentorRequest, Mentorship
+from matching.notify import suggested_slots
+from meetings.models import ActionItem, AgendaItem, CheckIn, Meeting, Note
+from profiles.demo import DEMO_DOMAIN
+from profiles.models import Goal, User
+
+COHORT_SLUG = "demo-january"
+
+
+def _goal(user: User) -> Goal | None:
+    return Goal.objects.open().filter(owner=user).order_by("pk").first()
+
+
+@transaction.atomic
+def seed_journeys(admin: User) -> bool:
+    """Create the demo cohort and journeys once; False when they are already there."""
+    if Cohort.objects.filter(slug=COHORT_SLUG).exists():
+        return False
+    demo = User.objects.filter(email__endswith=f"@{DEMO_DOMAIN}").order_by("pk")
+    mentees = list(demo.filter(profile__is_mentee=True, profile__is_mentor=False)[:40])
+    mentors = list(demo.filter(profile__is_mentor=True, offer__accepting_requests=True)[:15])
+    if len(mentees) < 6 or len(mentors) < 3:
+        return False
+    cohort = Cohort.objects.create(
+        name="January mentoring month",
+        slug=COHORT_SLUG,
+        description="Four weeks, one mentor each: a goal, a plan, and a meeting every week.",
+        status=Cohort.Status.ENROLLING,
+    )
+    cohort.admins.add(admin)
+    now = timezone.now()
+    Enrollment.objects.bulk_create(
+        [
+            Enrollment(
+                cohort=cohort, email=u.email, user=u, role=role, status="joined", joined_at=now
+            )
+            for users, role in ((mentees[5:], "mentee"), (mentors[2:], "mentor"))
+            for u in users
+        ]
+    )
+
+    mentor, other_mentor = mentors[0], mentors[1]
+    mentee, *others = mentees[:5]
+    for asker in others[:2]:
+        request = MentorRequest.objects.create(
+            mentee=asker,
+            mentor=mentor,
+            message=(
+                "I read your profile and your experience is exactly where I want to go. "
+                "Could we work on my goal over a few meetings?"
+            ),
+            created_at=now - timedelta(days=2),
+        )
+        if goal := _goal(asker):
+            request.goals.add(goal)
+    for pair_mentor, pair_mentee in ((mentor, others[2]), (other_mentor, mentee)):
+        pair = Mentorship.objects.create(
+            mentor=pair_mentor, mentee=pair_mentee, started_at=now - timedelta(days=20)
+        )
+        if goal := _goal(pair_mentee):
+            pair.goals.add(goal)
+            goal.status = Goal.Status.IN_PROGRESS
+            goal.save(update_fields=["status"])
+        past = Meeting.objects.create(
+            mentorship=pair,
+            starts_at=(now - timedelta(days=7)).replace(minute=0, second=0, microsecond=0),
+            place="Video call",
+        )
+        AgendaItem.objects.create(meeting=past, author=pair_mentee, text="Where I am stuck now")
+        Note.objects.create(
+            meeting=past,
+            author=pair_mentor,
+            text="Agreed on one small experiment before next time; review it together.",
+        )
+        CheckIn.objects.create(
+            meeting=past, author=pair_mentee, rating=5, apply="Try the experiment", good_fit=True
+        )
+        slots = suggested_slots(pair_mentor, pair_mentee, now=now + timedelta(days=1))
+        upcoming = Meeting.objects.create(
+            mentorship=pair,
+            starts_at=slots[0].start
+            if slots
+            else (now + timedelta(days=3)).replace(hour=17, minute=0, second=0, microsecond=0),
+            place="Video call",
+        )
+        AgendaItem.objects.create(
+            meeting=upcoming, author=pair_mentee, text="Review the experiment"
+        )
+        ActionItem.objects.create(
+            mentorship=pair,
+            meeting=past,
+            owner=pair_mentee,
+            text="Run the experiment and write down what happened",
+            due_on=(now + timedelta(days=2)).date(),
+        )
+    return True
