@@ -150,7 +150,7 @@ def _pair_reasons(outcome: Outcome, row: int, col: int, policy) -> tuple[float, 
     mentor = outcome.mentors.take([col])
     scores = engine.score(mentee, mentor, policy)
     reasons = engine.explain(scores, 0, 0, mentee, mentor, policy)
-    value = sum(r.value * r.weight for r in reasons) / max(sum(r.weight for r in reasons), 1e-9)
+    value = engine.weighted(reasons)
     return value, [r.sentence for r in engine.top_reasons(reasons)]
 
 

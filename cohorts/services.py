@@ -144,7 +144,7 @@ def rescore(cohort: Cohort, mentee_id: int, mentor_id: int) -> tuple[float, list
     ).exists()
     scores = engine.score(mentees, mentors, policy, loader.exclusions([mentee_id]))
     reasons = engine.explain(scores, 0, 0, mentees, mentors, policy)
-    value = sum(r.value * r.weight for r in reasons) / max(sum(r.weight for r in reasons), 1e-9)
+    value = engine.weighted(reasons)
     # Capacity is checked over the whole review, not for this pair alone.
     language = (mentees.languages[0] * mentors.languages[0]).sum() > 0
     problem = None

@@ -556,6 +556,12 @@ FORMAT_WORDS = {
 CADENCE_WORDS = {"weekly": "weekly", "biweekly": "every two weeks", "monthly": "monthly"}
 
 
+def weighted(reasons: Sequence[Reason]) -> float:
+    """The score the reasons add up to (what the pair would score, hard constraints aside)."""
+    total = sum(r.weight for r in reasons)
+    return sum(r.value * r.weight for r in reasons) / total if total else 0.0
+
+
 def top_reasons(reasons: Sequence[Reason], count: int = 3) -> list[Reason]:
     """The reasons that did the most for the score, leaving out components near zero."""
     return [r for r in reasons if r.value >= 0.05][:count]

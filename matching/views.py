@@ -80,9 +80,7 @@ def mentor(request: HttpRequest, pk: int) -> HttpResponse:
         scores = engine.score(mentee, mentors, policy)
         results = search.Results(mentee, [0], mentors, scores)
         reasons = search.explain_column(results, 0, policy)
-        percent = engine.round_score(
-            sum(r.value * r.weight for r in reasons) / max(sum(r.weight for r in reasons), 1e-9)
-        )
+        percent = engine.round_score(engine.weighted(reasons))
     blocked_reason = services.can_request(request.user, profile.user)
     return TemplateResponse(
         request,
