@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cohorts import charts, matchrun, services
+from cohorts import charts, importer, matchrun, services
 from cohorts.forms import CohortForm, ImportForm, InviteForm
 from cohorts.models import Cohort, Enrollment, MatchRun, PairRule, Placement, Proposal
 from cohorts.tasks import run_matching
@@ -125,8 +125,6 @@ def people(request: HttpRequest, slug: str) -> HttpResponse:
 def import_people(request: HttpRequest, slug: str) -> HttpResponse:
     """Upload, preview with every row's errors, then confirm: nothing is written until then, and
     nothing at all while any row is wrong."""
-    from cohorts import importer  # TEMP until importer lands
-
     cohort = cohort_for(request, slug)
     form = ImportForm(request.POST or None, request.FILES or None)
     context = {"cohort": cohort, "form": form, "preview": None, "token": ""}
