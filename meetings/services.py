@@ -169,20 +169,32 @@ def _tell_other(meeting: Meeting, actor: User, template: str, *, cancel: bool = 
     )
 
 
-def _check_time(mentorship: Mentorship, starts_at: datetime, exclude: int | None = None) -> None:
+def _check_time(
+    mentorship: Mentorship, starts_at: datetime, duration: int, exclude: int | None = None
+) -> None:
     if starts_at <= timezone.now():
         raise MeetingError("Choose a time in the future.")
     if starts_at > timezone.now() + timedelta(days=366):
         raise MeetingError("Choose a time within the next year.")
+    # The pair's row is locked by the caller, so two bookings at once are checked in turn.
+    ends_at = starts_at + timedelta(minutes=duration)
+    nearby = (
+        Meeting.objects.filter(mentorship=mentorship, status=Meeting.Status.SCHEDULED)
+        .exclude(pk=exclude)
+        .filter(starts_at__lt=ends_at, starts_at__gt=starts_at - timedelta(minutes=240))
+    )
+    if any(m.ends_at > starts_at for m in nearby):
+        raise MeetingError("You already have a meeting planned at that time.")
 
 
 @transaction.atomic
 def schedule(
     mentorship: Mentorship, actor: User, *, starts_at: datetime, duration: int, place: str
 ) -> Meeting:
+    mentorship = Mentorship.objects.select_for_update().get(pk=mentorship.pk)
     if mentorship.status != Mentorship.Status.ACTIVE:
         raise MeetingError("This mentorship is closed.")
-    _check_time(mentorship, starts_at)
+    _check_time(mentorship, starts_at, duration)
     meeting = Meeting.objects.create(
         mentorship=mentorship,
         starts_at=starts_at,
@@ -200,13 +212,14 @@ def reschedule(
     meeting: Meeting, actor: User, *, starts_at: datetime, duration: int, place: str
 ) -> Meeting:
     meeting = (
-        Meeting.objects.select_for_update()
+        Meeting.objects.select_for_update(of=("self",))
         .select_related("mentorship__mentor__profile", "mentorship__mentee__profile")
         .get(pk=meeting.pk)
     )
     if meeting.status != Meeting.Status.SCHEDULED:
         raise MeetingError("This meeting was cancelled; schedule a new one.")
-    _check_time(meeting.mentorship, starts_at, exclude=meeting.pk)
+    Mentorship.objects.select_for_update().get(pk=meeting.mentorship_id)
+    _check_time(meeting.mentorship, starts_at, duration, exclude=meeting.pk)
     Reminder.objects.filter(meeting=meeting, status=Reminder.Status.PENDING).update(
         status=Reminder.Status.CANCELLED
     )
