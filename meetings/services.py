@@ -218,7 +218,9 @@ def reschedule(
     )
     if meeting.status != Meeting.Status.SCHEDULED:
         raise MeetingError("This meeting was cancelled; schedule a new one.")
-    Mentorship.objects.select_for_update().get(pk=meeting.mentorship_id)
+    pair = Mentorship.objects.select_for_update().get(pk=meeting.mentorship_id)
+    if pair.status != Mentorship.Status.ACTIVE:
+        raise MeetingError("This mentorship is closed.")
     _check_time(meeting.mentorship, starts_at, duration, exclude=meeting.pk)
     Reminder.objects.filter(meeting=meeting, status=Reminder.Status.PENDING).update(
         status=Reminder.Status.CANCELLED

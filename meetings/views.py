@@ -314,9 +314,10 @@ def add_action(request: HttpRequest, pk: int) -> HttpResponse:
     found = member_access(request, pk)
     pair = found.pair
     text = request.POST.get("text", "").strip()
-    owner_id = int(request.POST.get("owner") or request.user.pk)
-    if owner_id not in (pair.mentor_id, pair.mentee_id):
+    owner = request.POST.get("owner") or str(request.user.pk)
+    if owner not in (str(pair.mentor_id), str(pair.mentee_id)):
         raise Http404
+    owner_id = int(owner)
     due = request.POST.get("due_on") or None
     if not text:
         messages.error(request, "Write what is to be done.")
@@ -377,6 +378,9 @@ def milestone_status(request: HttpRequest, pk: int, milestone_pk: int) -> HttpRe
 def check_in(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
     found = member_access(request, pk)
     meeting = _meeting(found, meeting_pk)
+    if meeting.status != Meeting.Status.SCHEDULED or not meeting.is_past:
+        messages.error(request, "You can check in once the meeting has taken place.")
+        return _back(pk, f"meeting-{meeting.pk}")
     try:
         rating = int(request.POST.get("rating", ""))
     except ValueError:
@@ -398,7 +402,8 @@ def check_in(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
     except IntegrityError:
         messages.info(request, "You have already checked in for this meeting.")
         return _back(pk, f"meeting-{meeting.pk}")
-    if fit is False and request.user.pk == found.pair.mentee_id:
+    active = found.pair.status == Mentorship.Status.ACTIVE
+    if fit is False and request.user.pk == found.pair.mentee_id and active:
         services.not_a_fit(found.pair, request.user)
         messages.info(
             request,
