@@ -273,7 +273,7 @@ def send_due_reminders(now: datetime | None = None) -> int:
                 stale = (
                     reminder.sequence != meeting.sequence
                     or meeting.status != Meeting.Status.SCHEDULED
-                    or meeting.starts_at <= now - timedelta(minutes=meeting.duration_minutes)
+                    or meeting.starts_at <= now  # too late to remind: it has started
                 )
                 if stale:
                     reminder.status = Reminder.Status.CANCELLED
