@@ -105,12 +105,14 @@ def compute(
         parts.append(
             assign.candidates_from(scores.score, scores.allowed, row_offset=first, top=top)
         )
-        shared = (block.languages @ mentors.languages.T) > 0
+        # The language component is above 0 exactly for the pairs that share a language.
+        shared = scores.components[engine.Component.LANGUAGE] > 0
         rows = slice(first, first + len(block))
         diagnosis.shares_language[rows] = shared.any(axis=1)
-        enough = scores.overlap_hours >= max(policy.min_overlap_hours, 0.5)
-        diagnosis.shares_time[rows] = (shared & enough).any(axis=1)
+        shared &= scores.overlap_hours >= max(policy.min_overlap_hours, 0.5)
+        diagnosis.shares_time[rows] = shared.any(axis=1)
         diagnosis.any_allowed[rows] = scores.allowed.any(axis=1)
+        del scores, shared
         progress(5 + int(60 * (first + len(block)) / max(len(mentees), 1)), "Scoring pairs")
     candidates = assign.concat(parts)
     timings["score"] = time.perf_counter() - started

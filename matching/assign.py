@@ -171,11 +171,13 @@ def candidates_from(
     score: np.ndarray, allowed: np.ndarray, *, row_offset: int = 0, top: int | None = None
 ) -> Candidates:
     """Allowed pairs of a scored block (mentees x mentors), optionally only each mentee's `top`
-    best mentors (ties broken by column, so the choice is deterministic)."""
+    best mentors (argpartition: the same input always gives the same choice)."""
     if top is not None and top < score.shape[1]:
-        masked = np.where(allowed, score, -1.0)
+        ranked = np.where(allowed, score, -1.0)
+        np.negative(ranked, out=ranked)
         # The top-k columns per row, without sorting whole rows.
-        part = np.argpartition(-masked, top - 1, axis=1)[:, :top]
+        part = np.argpartition(ranked, top - 1, axis=1)[:, :top]
+        del ranked
         keep = np.zeros_like(allowed)
         np.put_along_axis(keep, part, True, axis=1)
         allowed = allowed & keep

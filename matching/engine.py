@@ -238,12 +238,36 @@ def hard_constraints(
 
 def seniority(gap: np.ndarray, mode: Mode) -> np.ndarray:
     """gap = mentor's years of experience minus the mentee's."""
+    return _seniority_in_place(np.array(gap, dtype=np.result_type(gap, np.float32)), mode)
+
+
+def _seniority_in_place(gap: np.ndarray, mode: Mode) -> np.ndarray:
+    """`seniority`, overwriting the float array `gap` (one block-sized array fewer)."""
     if mode == Mode.PEER:
-        return np.clip(1 - np.abs(gap) / 8, 0, 1)
+        np.abs(gap, out=gap)
+        gap /= 8
+        np.subtract(1, gap, out=gap)
+        return np.clip(gap, 0, 1, out=gap)
     if mode == Mode.REVERSE:
-        gap = -gap
+        np.negative(gap, out=gap)
     # Rises to 1 at five years more; a very wide gap (25+ years) eases off a little.
-    return np.clip(gap / 5, 0, 1) - np.clip((gap - 20) / 25, 0, 0.3)
+    rising = gap / 5
+    np.clip(rising, 0, 1, out=rising)
+    gap -= 20
+    gap /= 25
+    np.clip(gap, 0, 0.3, out=gap)
+    rising -= gap
+    return rising
+
+
+def _coverage(want: np.ndarray, offer: np.ndarray) -> np.ndarray:
+    """Per pair, the share of what the mentee wants that the mentor offers (1 if they want
+    nothing in particular)."""
+    count = want.sum(axis=1)
+    covered = want @ offer.T
+    covered /= np.maximum(count, 1)[:, None]
+    covered[~(count > 0)] = np.float32(1.0)
+    return covered
 
 
 def score(
@@ -252,52 +276,83 @@ def score(
     policy: Policy = Policy(),
     excluded: Iterable[tuple[int, int]] = (),
 ) -> Scores:
-    """Score every mentee x mentor pair of the block at once."""
+    """Score every mentee x mentor pair of the block at once.
+
+    A block is millions of pairs, and every (m, n) temporary costs a pass over memory and often
+    fresh pages from the system. So each component is built in float32 into one array of its
+    own, in place: the same operations in the same order as the plain formulas (in comments),
+    so the scores are the same to the bit."""
     weights = policy.active_weights()
     m, n = len(mentees), len(mentors)
     f32 = np.float32
 
+    # fit = where(has_skills, 0.75 * skill_fit + 0.25 * text_fit, text_fit): the wanted skills
+    # at the mentor's level and the goal text, or the text alone when the goals name no skill.
+    fit = mentees.text @ mentors.text.T
     wanted = mentees.skills.sum(axis=1)
-    skill_fit = (mentees.skills @ mentors.skills.T) / np.maximum(wanted, 1)[:, None]
-    text_fit = mentees.text @ mentors.text.T
-    has_skills = (wanted > 0)[:, None]
-    fit = np.where(has_skills, 0.75 * skill_fit + 0.25 * text_fit, text_fit)
+    has_skills = wanted > 0
+    if has_skills.any():
+        skill_fit = mentees.skills @ mentors.skills.T
+        skill_fit /= np.maximum(wanted, 1)[:, None]
+        skill_fit *= f32(0.75)
+        text_only = np.flatnonzero(~has_skills)
+        text_rows = fit[text_only]
+        fit *= f32(0.25)
+        fit += skill_fit
+        del skill_fit
+        fit[text_only] = text_rows
+    np.clip(fit, 0, 1, out=fit)
 
-    overlap_hours = (mentees.slots @ mentors.slots.T) * f32(0.5)
-    availability = np.minimum(overlap_hours / np.maximum(mentees.hours_wanted, 0.5)[:, None], 1)
+    # availability = min(overlap_hours / hours the cadence wants, 1)
+    overlap_hours = mentees.slots @ mentors.slots.T
+    overlap_hours *= f32(0.5)
+    availability = overlap_hours / np.maximum(mentees.hours_wanted, 0.5)[:, None]
+    np.clip(availability, 0, 1, out=availability)
 
-    shared = mentees.languages @ mentors.languages.T
-    speaks_first = np.zeros((m, n), dtype=bool)
-    has_primary = mentees.primary_language >= 0
-    if has_primary.any():
-        rows = np.flatnonzero(has_primary)
-        speaks_first[rows] = mentors.languages[:, mentees.primary_language[rows]].T > 0
-    language = np.where(speaks_first, f32(1.0), np.where(shared > 0, f32(0.7), f32(0.0)))
+    # language = 1 where the mentor speaks the mentee's first language, else 0.7 where they share
+    # one, else 0. Only languages some mentee of the block speaks can be shared (whole counts:
+    # leaving the others out changes no sum).
+    spoken = np.flatnonzero((mentees.languages != 0).any(axis=0))
+    shared_language = (mentees.languages[:, spoken] @ mentors.languages[:, spoken].T) > 0
+    language = shared_language * f32(0.7)
+    has_primary = np.flatnonzero(mentees.primary_language >= 0)
+    if len(has_primary):
+        firsts, which = np.unique(mentees.primary_language[has_primary], return_inverse=True)
+        speaks = np.ascontiguousarray(mentors.languages[:, firsts].T > 0)  # first -> mentors
+        speaks_first = np.zeros((m, n), dtype=bool)
+        speaks_first[has_primary] = speaks[which.reshape(-1)]
+        np.copyto(language, f32(1.0), where=speaks_first)
+        del speaks_first
 
-    def coverage(want: np.ndarray, offer: np.ndarray) -> np.ndarray:
-        count = want.sum(axis=1)
-        covered = (want @ offer.T) / np.maximum(count, 1)[:, None]
-        return np.where((count > 0)[:, None], covered, f32(1.0))
+    # format_fit = 0.5 * coverage(formats) + 0.5 * coverage(cadences)
+    format_fit = _coverage(mentees.formats, mentors.formats)
+    format_fit *= f32(0.5)
+    cadence_fit = _coverage(mentees.cadences, mentors.cadences)
+    cadence_fit *= f32(0.5)
+    format_fit += cadence_fit
+    del cadence_fit
+    np.clip(format_fit, 0, 1, out=format_fit)
 
-    format_fit = 0.5 * coverage(mentees.formats, mentors.formats) + 0.5 * coverage(
-        mentees.cadences, mentors.cadences
-    )
+    experience = _seniority_in_place(mentors.years[None, :] - mentees.years[:, None], policy.mode)
+    np.clip(experience, 0, 1, out=experience)
 
-    gap = mentors.years[None, :] - mentees.years[:, None]
-    experience = seniority(gap, policy.mode)
+    # closeness = 0.5 * same_org + 0.5 * same_dept: 0, 0.5 or 1; organisation = 1 - closeness
+    # unless the policy prefers the same organisation.
+    same_org = mentees.organisation[:, None] == mentors.organisation[None, :]
+    same_org &= (mentees.organisation >= 0)[:, None]
+    same_dept = mentees.department[:, None] == mentors.department[None, :]
+    same_dept &= same_org
+    organisation = same_org.astype(f32)
+    organisation += same_dept
+    del same_org, same_dept
+    organisation *= f32(0.5)
+    if policy.organisation != OrganisationPolicy.PREFER_SAME:
+        np.subtract(1, organisation, out=organisation)
 
-    same_org = (mentees.organisation[:, None] == mentors.organisation[None, :]) & (
-        mentees.organisation[:, None] >= 0
-    )
-    same_dept = same_org & (mentees.department[:, None] == mentors.department[None, :])
-    closeness = f32(0.5) * same_org.astype(f32) + f32(0.5) * same_dept.astype(f32)
-    if policy.organisation == OrganisationPolicy.PREFER_SAME:
-        organisation = closeness
-    else:
-        organisation = 1 - closeness
-
+    # The same for every mentee: one row, seen as the whole block (read-only).
     room = (mentors.capacity - mentors.active) / np.maximum(mentors.capacity, 1)
-    load = np.broadcast_to(np.clip(room, 0, 1)[None, :], (m, n))
+    load_row = np.clip(room, 0, 1).astype(f32)
+    load = np.broadcast_to(load_row[None, :], (m, n))
 
     components = {
         Component.FIT: fit,
@@ -308,17 +363,29 @@ def score(
         Component.ORGANISATION: organisation,
         Component.LOAD: load,
     }
-    components = {c: np.clip(v, 0, 1).astype(f32, copy=False) for c, v in components.items()}
+    # combined = sum of f32(weight / total) * component, in the order of the weights.
     total = sum(weights.values())
     combined = np.zeros((m, n), dtype=f32)
+    scratch = None
     for component, weight in weights.items():
-        if weight:
-            combined += f32(weight / total) * components[component]
+        if not weight:
+            continue
+        share = f32(weight / total)
+        if component == Component.LOAD:
+            combined += share * load_row
+            continue
+        if scratch is None:
+            scratch = np.empty((m, n), dtype=f32)
+        np.multiply(components[component], share, out=scratch)
+        combined += scratch
+    del scratch
 
-    allowed = hard_constraints(mentees, mentors, policy, excluded, shared_language=shared > 0)
+    allowed = hard_constraints(mentees, mentors, policy, excluded, shared_language=shared_language)
+    del shared_language
     if policy.min_overlap_hours > 0:
         allowed &= overlap_hours >= policy.min_overlap_hours
-    combined = np.where(allowed, np.clip(combined, 0, 1), f32(0.0))
+    np.clip(combined, 0, 1, out=combined)
+    np.copyto(combined, f32(0.0), where=~allowed)
     return Scores(combined, allowed, components, overlap_hours, weights)
 
 
