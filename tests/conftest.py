@@ -32,7 +32,6 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """Data migrations seed the skills taxonomy, but a transactional test flushes every table and,
     with --reuse-db, the next session would start without it: put it back when it is missing."""
 
-
     with django_db_blocker.unblock():
         ensure_skills()
 
