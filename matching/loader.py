@@ -17,7 +17,7 @@ from functools import cache, lru_cache
 
 import numpy as np
 from django.core.cache import cache as shared_cache
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from matching import engine
@@ -54,18 +54,20 @@ def _org_id(name: str) -> int:
 
 
 @cache
-def _skill_columns() -> tuple[dict[int, int], tuple[str, ...]]:
+def _skill_columns(signature: tuple) -> tuple[dict[int, int], tuple[str, ...]]:
     rows = list(Skill.objects.order_by("pk").values_list("pk", "name"))
     return {pk: i for i, (pk, _) in enumerate(rows)}, tuple(name for _, name in rows)
 
 
 def skill_columns() -> tuple[dict[int, int], tuple[str, ...]]:
-    """Skill id -> column, and column -> name. Rebuilt when a skill was added or merged."""
-    columns, names = _skill_columns()
-    if len(columns) != Skill.objects.count():
+    """Skill id -> column, and column -> name; rebuilt when a skill is added, merged away or
+    the table is reloaded (the signature is one cheap aggregate)."""
+    signature = tuple(
+        Skill.objects.aggregate(n=Count("pk"), low=Min("pk"), high=Max("pk")).values()
+    )
+    if _skill_columns.cache_info().currsize > 8:
         _skill_columns.cache_clear()
-        columns, names = _skill_columns()
-    return columns, names
+    return _skill_columns(signature)
 
 
 def _windows_by_user(user_ids: Iterable[int]) -> dict[int, list[Window]]:
@@ -295,7 +297,7 @@ def mentor_features() -> Features:
     if version is None:  # a new cache: nobody can know what was built before
         shared_cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
         version = shared_cache.get(VERSION_KEY)
-    key = (version, reference_week())
+    key = (version, reference_week(), len(skill_columns()[0]))
     with _lock:
         hit = _cached.get("all")
         if hit and hit[0] == key:
