@@ -313,7 +313,9 @@ def blocks(draw):
     mentor_rows = draw(people(100, draw(st.integers(1, 6)), mentor=True))
     mentee_rows = draw(people(1, draw(st.integers(1, 5)), mentor=False))
     if draw(st.booleans()):  # a person on both sides
-        mentee_rows.append({**mentor_rows[0], "capacity": 0, "accepting": False})
+        mentor = mentor_rows[0]
+        wanted = {k: 1 for k in mentor["skills"] or {}}  # a mentee side says what they want
+        mentee_rows.append({**mentor, "skills": wanted, "capacity": 0, "accepting": False})
     mentors = features(mentor_rows)
     mentees = features(mentee_rows, idf=mentors.idf)
     ids = [(int(a), int(b)) for a in mentees.user_ids for b in mentors.user_ids]
