@@ -5,6 +5,8 @@ given. Development defaults (DEBUG on, SQLite, eager Celery, console email) live
 which `make run` copies to .env.
 """
 
+import secrets
+import sys
 from pathlib import Path
 
 import environ
@@ -19,11 +21,20 @@ environ.Env.read_env(BASE_DIR / ".env")  # never overrides variables already set
 
 DEBUG = env.bool("DEBUG", default=False)
 
+# Commands that read only the code, never data or requests, need no key: makemigrations runs
+# in checks and hooks with no environment at all. Everything else refuses to start without one.
+KEYLESS_COMMANDS = {"makemigrations"}
+
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
+    if DEBUG:
+        SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
+    elif (
+        Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] and sys.argv[1] in KEYLESS_COMMANDS
+    ):
+        SECRET_KEY = secrets.token_urlsafe(50)  # never used: nothing is signed
+    else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

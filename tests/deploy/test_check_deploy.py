@@ -55,6 +55,21 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set" in result.stderr
 
 
+def test_makemigrations_check_needs_no_environment():
+    """Checking for missing migrations reads only the code: it runs with nothing set."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
+
+
 def test_every_page_sends_a_csp_whose_scripts_need_a_nonce(client, db):
     response = client.get("/")
     policy = response.headers["Content-Security-Policy"]
