@@ -148,12 +148,10 @@ def why_unmatched(row, mentees, diagnosis: Diagnosis, policy, cohort) -> str:
 
 
 def _pair_reasons(outcome: Outcome, row: int, col: int, policy) -> tuple[float, list[str]]:
-    mentee = outcome.mentees.take([row])
-    mentor = outcome.mentors.take([col])
-    scores = engine.score(mentee, mentor, policy)
-    reasons = engine.explain(scores, 0, 0, mentee, mentor, policy)
-    value = engine.weighted(reasons)
-    return value, [r.sentence for r in engine.top_reasons(reasons)]
+    _, reasons = engine.explain_pair(
+        outcome.mentees.take([row]), outcome.mentors.take([col]), policy
+    )
+    return engine.weighted(reasons), [r.sentence for r in engine.top_reasons(reasons)]
 
 
 def save(run: MatchRun, outcome: Outcome) -> dict:

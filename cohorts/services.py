@@ -142,8 +142,7 @@ def rescore(cohort: Cohort, mentee_id: int, mentor_id: int) -> tuple[float, list
     forbidden = PairRule.objects.filter(
         cohort=cohort, mentee_id=mentee_id, mentor_id=mentor_id, kind=PairRule.Kind.FORBID
     ).exists()
-    scores = engine.score(mentees, mentors, policy, loader.exclusions([mentee_id]))
-    reasons = engine.explain(scores, 0, 0, mentees, mentors, policy)
+    scores, reasons = engine.explain_pair(mentees, mentors, policy, loader.exclusions([mentee_id]))
     value = engine.weighted(reasons)
     # Capacity is checked over the whole review, not for this pair alone.
     language = (mentees.languages[0] * mentors.languages[0]).sum() > 0

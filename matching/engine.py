@@ -623,6 +623,17 @@ FORMAT_WORDS = {
 CADENCE_WORDS = {"weekly": "weekly", "biweekly": "every two weeks", "monthly": "monthly"}
 
 
+def explain_pair(
+    mentee: Features,
+    mentor: Features,
+    policy: Policy = Policy(),
+    excluded: Iterable[tuple[int, int]] = (),
+) -> tuple[Scores, list[Reason]]:
+    """One mentee (a one-row Features) and one mentor, scored and explained."""
+    scores = score(mentee, mentor, policy, excluded)
+    return scores, explain(scores, 0, 0, mentee, mentor, policy)
+
+
 def weighted(reasons: Sequence[Reason]) -> float:
     """The score the reasons add up to (what the pair would score, hard constraints aside)."""
     total = sum(r.weight for r in reasons)

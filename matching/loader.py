@@ -23,7 +23,7 @@ from django.utils import timezone
 from matching import engine
 from matching.engine import CADENCES, FORMATS, SLOTS_PER_WEEK, Features
 from matching.models import DECLINE_COOLDOWN, Block, MentorRequest, Mentorship
-from profiles.availability import Window, monday_of, utc_intervals
+from profiles.availability import Window, monday_of, weekly_slots_utc
 from profiles.languages import LANGUAGES
 from profiles.models import AvailabilityWindow, Expertise, Goal, MentorOffer, Profile, Skill
 
@@ -39,14 +39,9 @@ def reference_week(today: date | None = None) -> date:
 
 @lru_cache(maxsize=65536)
 def _slots(timezone_name: str, windows: tuple[Window, ...], week_start: date) -> tuple[int, ...]:
-    """Indices of the UTC half-hours (0..335) fully inside the person's windows that week."""
-    week_from = datetime.combine(week_start, datetime.min.time(), tzinfo=UTC)
-    slots: list[int] = []
-    for start, end in utc_intervals(windows, timezone_name, week_start):
-        first = -(-int((start - week_from).total_seconds()) // 1800)
-        last = int((end - week_from).total_seconds()) // 1800
-        slots.extend(range(first, min(last, SLOTS_PER_WEEK)))
-    return tuple(slots)
+    """Indices of the UTC half-hours (0..335) fully inside the person's windows that week;
+    many people share a zone and a week, hence the cache."""
+    return tuple(weekly_slots_utc(windows, timezone_name, week_start=week_start))
 
 
 def _org_id(name: str) -> int:

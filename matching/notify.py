@@ -12,7 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from profiles.availability import Window, intersect, monday_of, utc_intervals
+from profiles.availability import intersect, monday_of, utc_intervals
 from profiles.mail import queue_email, render_email
 from profiles.models import User
 
@@ -114,10 +114,6 @@ class Slot:
         return self.start.astimezone(zone), self.end.astimezone(zone)
 
 
-def _windows(user: User) -> list[Window]:
-    return [Window(w.weekday, w.start_minute, w.end_minute) for w in user.availability.all()]
-
-
 def _on_the_half_hour(moment: datetime) -> datetime:
     """The first :00 or :30 at or after moment."""
     floor = moment.replace(minute=moment.minute - moment.minute % 30, second=0, microsecond=0)
@@ -130,7 +126,7 @@ def suggested_slots(mentor: User, mentee: User, *, now: datetime | None = None) 
     are respected), over the next three weeks."""
     now = now or timezone.now()
     earliest = now + timedelta(days=1)
-    mentor_windows, mentee_windows = _windows(mentor), _windows(mentee)
+    mentor_windows, mentee_windows = mentor.profile.windows(), mentee.profile.windows()
     slots: list[Slot] = []
     days: set = set()
     week = monday_of(now.astimezone(UTC).date())

@@ -317,16 +317,21 @@ def add_action(request: HttpRequest, pk: int) -> HttpResponse:
     owner = request.POST.get("owner") or str(request.user.pk)
     if owner not in (str(pair.mentor_id), str(pair.mentee_id)):
         raise Http404
-    owner_id = int(owner)
-    due = request.POST.get("due_on") or None
     if not text:
         messages.error(request, "Write what is to be done.")
         return _back(pk, "actions")
     try:
-        ActionItem.objects.create(mentorship=pair, owner_id=owner_id, text=text[:300], due_on=due)
-    except Exception:  # a malformed date
+        due = _due_date(request)
+    except forms.ValidationError:
         messages.error(request, "The due date is not a date.")
+    else:
+        ActionItem.objects.create(mentorship=pair, owner_id=int(owner), text=text[:300], due_on=due)
     return _back(pk, "actions")
+
+
+def _due_date(request: HttpRequest):
+    """The optional due date of a posted form; ValidationError when it is not a date."""
+    return forms.DateField(required=False).clean(request.POST.get("due_on", ""))
 
 
 @login_required
@@ -350,14 +355,11 @@ def add_milestone(request: HttpRequest, pk: int, goal_pk: int) -> HttpResponse:
         messages.error(request, "Name the milestone.")
         return _back(pk, "plan")
     try:
-        Milestone.objects.create(
-            mentorship=found.pair,
-            goal=goal,
-            title=title[:200],
-            due_on=request.POST.get("due_on") or None,
-        )
-    except Exception:
+        due = _due_date(request)
+    except forms.ValidationError:
         messages.error(request, "The due date is not a date.")
+    else:
+        Milestone.objects.create(mentorship=found.pair, goal=goal, title=title[:200], due_on=due)
     return _back(pk, "plan")
 
 

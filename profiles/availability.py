@@ -14,7 +14,7 @@ Daylight saving, in short:
   locally; Python's rule for such times (fold=0) places it on the pre-transition offset, i.e. an
   hour later on the wall clock. A window that falls in the repeated hour in autumn uses its first
   occurrence. Both only matter for windows at 01:00-03:00 local on one night a year.
-- The 168 hourly cells used by the matching engine (`weekly_mask_utc`) are derived the same way
+- The UTC half-hour slots used by the matching engine (`weekly_slots_utc`) are derived the same way
   for a reference week, usually the coming one.
 """
 
@@ -108,18 +108,25 @@ def overlap_minutes(
     return sum(int((end - start).total_seconds()) // 60 for start, end in shared)
 
 
-def weekly_mask_utc(windows: Iterable[Window], tz: str, *, week_start: date) -> int:
-    """168 bits, bit h set when the person is free for the whole UTC hour h of the week
-    (h = 0 is Monday 00:00-01:00 UTC). The matching engine uses these as a fast approximation;
-    `overlap_minutes` stays the exact measure."""
+def weekly_slots_utc(
+    windows: Iterable[Window], tz: str, *, week_start: date, step: int = 30
+) -> list[int]:
+    """Indices of the UTC slots of `step` minutes (0 = Monday 00:00 UTC) that lie wholly inside
+    the person's windows in the week starting on the Monday week_start. The matching engine uses
+    half-hour slots as a fast measure; `overlap_minutes` stays the exact one."""
     week_from = datetime.combine(week_start, time(), tzinfo=UTC)
-    mask = 0
+    per_week = 7 * MINUTES_PER_DAY // step
+    slots: list[int] = []
     for start, end in utc_intervals(windows, tz, week_start):
-        first = -(-int((start - week_from).total_seconds()) // 3600)  # round up
-        last = int((end - week_from).total_seconds()) // 3600  # round down
-        for hour in range(first, last):
-            mask |= 1 << hour
-    return mask
+        first = -(-int((start - week_from).total_seconds()) // (step * 60))  # round up
+        last = int((end - week_from).total_seconds()) // (step * 60)  # round down
+        slots.extend(range(first, min(last, per_week)))
+    return slots
+
+
+def weekly_mask_utc(windows: Iterable[Window], tz: str, *, week_start: date) -> int:
+    """The hourly slots as 168 bits: bit h set when the person is free the whole UTC hour h."""
+    return sum(1 << hour for hour in weekly_slots_utc(windows, tz, week_start=week_start, step=60))
 
 
 def windows_from_cells(cells: Iterable[tuple[int, int]], *, step: int = 60) -> list[Window]:
