@@ -1,6 +1,7 @@
 from django import forms
 from django.core.validators import validate_email
 
+from cohorts import importer
 from cohorts.models import Cohort, Enrollment
 from matching.engine import DEFAULT_WEIGHTS, LABELS
 
@@ -22,6 +23,7 @@ class CohortForm(forms.ModelForm):
             "organisation_policy",
             "min_overlap_hours",
             "favour_score",
+            "match_invited",
         )
         widgets = {
             "starts_on": forms.DateInput(attrs={"type": "date"}),
@@ -86,5 +88,12 @@ class InviteForm(forms.Form):
 class ImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text="UTF-8, a header row, one person a row (see the columns below).",
+        help_text=f"UTF-8, a header row, one person a row (see the columns below); at most "
+        f"{importer.MAX_BYTES // (1024 * 1024)} MB and {importer.MAX_ROWS:,} people.",
     )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > importer.MAX_BYTES:
+            raise forms.ValidationError(importer.too_large_message())
+        return upload

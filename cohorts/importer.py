@@ -7,9 +7,13 @@ constant number per batch of rows, so that 10,000 rows import in well under a mi
 (tests/load/bench_import.py).
 
 The file is UTF-8 with a header row and one person a row; the columns are COLUMNS, in any order.
-For people who already have an account (matched by email, whatever its case), a blank optional
-cell keeps what they have. A value that would otherwise be dropped without a word (a goal on a
-mentor's row, a capacity or skill levels on a mentee's row) is an error rather than ignored.
+People who already have an account (matched by email, whatever its case) are enrolled and
+invited, and nothing of their account changes: their own profile is what matching reads. A
+value that would otherwise be dropped without a word (a goal on a mentor's row, a capacity or
+skill levels on a mentee's row) is an error rather than ignored.
+
+Limits: MAX_BYTES per file (refused from the request's size, before it is read) and MAX_ROWS
+people per file.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from cohorts.models import Cohort, Enrollment
+from cohorts.services import queue_invitations
 from matching.loader import bump_version
 from profiles.availability import MINUTES_PER_DAY, WEEKDAYS, Window
 from profiles.languages import LANGUAGES
@@ -60,6 +65,57 @@ COLUMNS = (
     "years_experience",
 )
 MAX_ROWS = 20_000
+MAX_BYTES = 5 * 1024 * 1024  # 20,000 full rows take about 3 MB
+MAX_REQUEST = MAX_BYTES + 64 * 1024  # the form around the file
+EXAMPLE_ROWS = (
+    (
+        "ana.costa@example.org",
+        "Ana Costa",
+        "mentor",
+        "Europe/Lisbon",
+        "pt;en",
+        "python:5;data-engineering:4",
+        "",
+        "2",
+        "Tue 18:00-20:00;Thu 18:00-20:00",
+        "Acme",
+        "Data",
+        "12",
+    ),
+    (
+        "tomas.reyes@example.org",
+        "Tomás Reyes",
+        "mentee",
+        "America/Bogota",
+        "es;en",
+        "python;databases",
+        "Move from analytics into data engineering",
+        "",
+        "Tue 12:00-14:00;Sat 09:00-12:00",
+        "Acme",
+        "Finance",
+        "3",
+    ),
+)
+
+
+def too_large_message() -> str:
+    return (
+        f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB, the most one import takes "
+        f"(about {MAX_ROWS:,} people). Split it into smaller files and import them one after "
+        "the other."
+    )
+
+
+def template_csv() -> str:
+    """The columns and example rows, to start a file from."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(EXAMPLE_ROWS)
+    return out.getvalue()
+
+
 DEFAULT_CAPACITY = 2
 MAX_CAPACITY = 20
 MAX_YEARS = 70
@@ -154,7 +210,7 @@ class Preview:
 @dataclass(frozen=True)
 class ImportResult:
     created: int  # people who had no account
-    updated: int  # people who had one
+    updated: int  # people who had one: enrolled and invited, their account left as it is
     enrolled: int  # people newly enrolled in the cohort (the others were in it already)
 
 
@@ -540,10 +596,13 @@ def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
 
 @transaction.atomic
 def apply(preview: Preview, cohort: Cohort) -> ImportResult:
-    """Write a clean preview: people, profiles, offers, expertise, goals, weeks, enrollments.
+    """Write a clean preview: new people with their profiles, offers, expertise, goals and weeks;
+    everyone enrolled as invited, with an invitation queued for after the commit.
 
-    People are matched again by address here, so someone who signed up since the preview is
-    updated rather than created twice."""
+    An account that exists is never modified: a cohort admin must not rewrite someone else's
+    name, week or skills. It is enrolled and invited, and its profile stays its owner's. People
+    are matched again by address here, so someone who signed up since the preview is treated as
+    existing rather than created twice."""
     if not preview.ok:
         raise ValueError("The preview has errors: fix the file, nothing was imported.")
     rows = preview.rows
@@ -561,22 +620,16 @@ def apply(preview: Preview, cohort: Cohort) -> ImportResult:
         [EmailAddress(user=u, email=u.email, verified=False, primary=True) for u in new_users],
         batch_size=BATCH,
     )
-    renamed = []
-    for row in rows:
-        user = users.get(row.email)
-        if user is not None and row.name and user.name != row.name:
-            user.name = row.name
-            renamed.append(user)
-    User.objects.bulk_update(renamed, ["name"], batch_size=BATCH)
     users.update((user.email, user) for user in new_users)
     ids = {row.email: users[row.email].pk for row in rows}
 
-    _write_profiles(rows, ids)
-    _write_offers([row for row in rows if row.is_mentor], ids)
-    _write_expertise([row for row in rows if row.is_mentor], ids)
-    _write_weeks([row for row in rows if row.windows is not None], ids)
-    _write_goals([row for row in rows if row.is_mentee], ids)
+    _write_profiles(created, ids)
+    _write_offers([row for row in created if row.is_mentor], ids)
+    _write_expertise([row for row in created if row.is_mentor], ids)
+    _write_weeks([row for row in created if row.windows is not None], ids)
+    _write_goals([row for row in created if row.is_mentee], ids)
     enrolled = _enrol(rows, ids, cohort)
+    queue_invitations(cohort)
 
     # Bulk writes send no signals: tell the matching engine its mentor features are stale, now
     # and after commit, as matching/signals.py does for single saves.

@@ -7,19 +7,36 @@ so the page can show it.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import numpy as np
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
+from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 
-from cohorts.models import Cohort, Enrollment, MatchRun, PairRule, Placement, Proposal, Unmatched
-from matching import assign, engine, loader
+from cohorts.models import (
+    BUSY,
+    Cohort,
+    Enrollment,
+    MatchRun,
+    PairRule,
+    Placement,
+    Proposal,
+    Unmatched,
+    queued_lease,
+)
+from matching import actions, assign, eligibility, engine, loader
 from matching.models import Mentorship
-from matching.tasks import introduce
-from profiles.models import Goal
+from profiles.models import Goal, User
+
+logger = logging.getLogger(__name__)
 
 BLOCK = 1000  # mentees scored at once: 1000 x 2000 mentors is 2 million pairs
 TOP = 60  # candidate mentors kept per mentee for the solver (see tests/load/bench_cohort.py)
@@ -44,10 +61,19 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def participants(cohort: Cohort) -> tuple[list[int], list[int], dict[int, int]]:
-    rows = cohort.enrollments.filter(user__isnull=False).values_list(
-        "user_id", "role", "capacity_override"
+def eligible_enrollments(cohort: Cohort):
+    """Who a run matches: people who joined, or everyone imported when the cohort says so;
+    never someone who declined."""
+    enrollments = cohort.enrollments.filter(user__isnull=False).exclude(
+        status=Enrollment.Status.DECLINED
     )
+    if not cohort.match_invited:
+        enrollments = enrollments.filter(status=Enrollment.Status.JOINED)
+    return enrollments
+
+
+def participants(cohort: Cohort) -> tuple[list[int], list[int], dict[int, int]]:
+    rows = eligible_enrollments(cohort).values_list("user_id", "role", "capacity_override")
     mentees, mentors, overrides = [], [], {}
     for user_id, role, override in rows:
         if role in (Enrollment.Role.MENTEE, Enrollment.Role.BOTH):
@@ -57,6 +83,11 @@ def participants(cohort: Cohort) -> tuple[list[int], list[int], dict[int, int]]:
             if override is not None:
                 overrides[user_id] = override
     return sorted(mentees), sorted(mentors), overrides
+
+
+def placed(cohort: Cohort):
+    """The cohort's published pairs that are still going: fixed, and counted by every rule."""
+    return Mentorship.objects.active().filter(placement__cohort=cohort)
 
 
 def compute(
@@ -74,20 +105,31 @@ def compute(
     mentees = loader.load_mentees(mentee_ids, idf=mentors.idf)
     policy = cohort.policy()
     rules = list(cohort.rules.values_list("mentee_id", "mentor_id", "kind"))
-    excluded = loader.exclusions(mentee_ids) | {
+    excluded = eligibility.excluded_pairs(mentee_ids) | {
         (a, b) for a, b, kind in rules if kind == PairRule.Kind.FORBID
     }
     row_of = {int(u): i for i, u in enumerate(mentees.user_ids)}
     col_of = {int(u): j for j, u in enumerate(mentors.user_ids)}
     k = cohort.mentors_per_mentee
     wanted = np.full(len(mentees), k, dtype=np.int64)
+    # After a publish, a re-run places only who is not placed yet: a mentee's published pairs
+    # count against the cohort's mentors per mentee (mentors' capacity already counts them).
+    held = dict(
+        placed(cohort)
+        .filter(mentee_id__in=mentee_ids)
+        .values("mentee_id")
+        .annotate(n=Count("pk"))
+        .values_list("mentee_id", "n")
+    )
+    for mentee_id, count in held.items():
+        wanted[row_of[mentee_id]] = max(k - count, 0)
     capacity = np.maximum(mentors.capacity - mentors.active, 0).astype(np.int64)
     locked = []
     for mentee_id, mentor_id, kind in rules:
         if kind != PairRule.Kind.LOCK or mentee_id not in row_of or mentor_id not in col_of:
             continue
         row, col = row_of[mentee_id], col_of[mentor_id]
-        if wanted[row] > 0 and capacity[col] > 0:
+        if wanted[row] > 0 and capacity[col] > 0 and (mentee_id, mentor_id) not in excluded:
             locked.append((row, col))
             wanted[row] -= 1
             capacity[col] -= 1
@@ -123,6 +165,7 @@ def compute(
     timings["solve"] = time.perf_counter() - started
 
     matched_rows = set(result.rows.tolist()) | {r for r, _ in locked}
+    matched_rows |= {row_of[m] for m in held if m in row_of}
     reasons = {}
     for row in range(len(mentees)):
         if row not in matched_rows:
@@ -154,8 +197,34 @@ def _pair_reasons(outcome: Outcome, row: int, col: int, policy) -> tuple[float, 
     return engine.weighted(reasons), [r.sentence for r in engine.top_reasons(reasons)]
 
 
+def _carried(cohort: Cohort, run: MatchRun) -> list[Proposal]:
+    """The cohort's published pairs still going, as fixed proposals of this run (with the score
+    and reasons they were published with), so that its figures cover the whole cohort."""
+    mentorships = list(placed(cohort).values_list("pk", "mentee_id", "mentor_id"))
+    shown = {}
+    for mentorship_id, score, reasons in (
+        Proposal.objects.filter(mentorship_id__in=[m for m, _, _ in mentorships])
+        .order_by("pk")
+        .values_list("mentorship_id", "score", "reasons")
+    ):
+        shown.setdefault(mentorship_id, (score, reasons))
+    return [
+        Proposal(
+            run=run,
+            mentee_id=mentee,
+            mentor_id=mentor,
+            mentorship_id=pk,
+            score=shown.get(pk, (0.0, []))[0],
+            reasons=shown.get(pk, (0.0, []))[1],
+        )
+        for pk, mentee, mentor in mentorships
+    ]
+
+
 def save(run: MatchRun, outcome: Outcome) -> dict:
-    """Write the run's proposals and unmatched mentees, with reasons, and its figures."""
+    """Write the run's proposals (the published pairs carried as they are, then the new ones)
+    and unmatched mentees, with reasons, and its figures. Nothing is written unless the run
+    still holds its lease: a run the sweeper gave up on stays failed."""
     policy = run.cohort.policy()
     mentees, mentors = outcome.mentees, outcome.mentors
     started = time.perf_counter()
@@ -177,7 +246,13 @@ def save(run: MatchRun, outcome: Outcome) -> dict:
             )
         )
     with transaction.atomic():
-        Proposal.objects.bulk_create(proposals, batch_size=2000)
+        claimed = MatchRun.objects.select_for_update().filter(
+            pk=run.pk, status=MatchRun.Status.RUNNING
+        )
+        if not claimed.exists():
+            raise LeaseLost("The run was given up on while it worked; nothing was saved.")
+        carried = _carried(run.cohort, run)
+        Proposal.objects.bulk_create(carried + proposals, batch_size=2000)
         Unmatched.objects.bulk_create(
             [
                 Unmatched(run=run, mentee_id=int(mentees.user_ids[row]), reason=reason)
@@ -186,88 +261,339 @@ def save(run: MatchRun, outcome: Outcome) -> dict:
             batch_size=2000,
         )
     outcome.timings["save"] = time.perf_counter() - started
-    scores = [p.score for p in proposals]
     return {
-        "mentees": len(mentees),
         "mentors": len(mentors),
-        "pairs": len(proposals),
-        "matched": len(mentees) - len(outcome.reasons),
-        "matched_share": round((len(mentees) - len(outcome.reasons)) / max(len(mentees), 1), 4),
-        "total_score": round(sum(scores), 3),
-        "mean_score": round(sum(scores) / len(scores), 4) if scores else 0,
+        "carried": len(carried),
         "seconds": {name: round(value, 3) for name, value in outcome.timings.items()},
+    } | figures(run, mentees=len(mentees))
+
+
+def figures(run: MatchRun, *, mentees: int | None = None) -> dict:
+    """The review's header, counted from the proposals as they are now (after any lock, remove
+    or swap): mentees matched, pairs, published pairs, mean score."""
+    found = run.proposals.aggregate(
+        pairs=Count("pk"),
+        matched=Count("mentee", distinct=True),
+        published=Count("pk", filter=Q(mentorship__isnull=False)),
+        total=Sum("score"),
+        mean=Avg("score"),
+    )
+    if mentees is None:
+        mentees = run.stats.get("mentees", 0) if run.stats else 0
+    mentees = max(mentees, found["matched"])
+    return {
+        "mentees": mentees,
+        "matched": found["matched"],
+        "matched_share": round(found["matched"] / mentees, 4) if mentees else 0,
+        "pairs": found["pairs"],
+        "published": found["published"],
+        "to_publish": found["pairs"] - found["published"],
+        "total_score": round(found["total"] or 0, 3),
+        "mean_score": round(found["mean"] or 0, 4),
     }
 
 
+# --- Leases: nothing stays "running" after its worker is gone --------------------------------
+
+LEASE = timedelta(seconds=60)  # a worker renews it every HEARTBEAT while it works
+HEARTBEAT = 15
+LOST = (
+    "The matching run stopped before it finished (its worker or database connection was "
+    "lost). Nothing was changed: run matching again."
+)
+PUBLISH_LOST = (
+    "Publishing stopped before it finished (its worker or database connection was lost). "
+    "The pairs published so far stay; publish again to finish the rest."
+)
+
+
+class LeaseLost(Exception):
+    """The sweeper failed this run while a worker still held it."""
+
+
+@contextmanager
+def heartbeat(run_id: int, field: str):
+    """Renew the run's lease every HEARTBEAT seconds from a thread, while the block runs: a long
+    step (scoring, the solve) cannot outlive the lease, and a dead worker stops renewing it."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        try:
+            while not stop.wait(HEARTBEAT):
+                MatchRun.objects.filter(pk=run_id, **{f"{field}__in": BUSY}).update(
+                    lease_until=timezone.now() + LEASE
+                )
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    thread = threading.Thread(target=renew, name=f"lease-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _record_failure(run_id: int, **fields) -> None:
+    """Mark the run failed, on a fresh connection when the one in use has died."""
+    for attempt in range(2):
+        try:
+            MatchRun.objects.filter(pk=run_id).update(**fields)
+            return
+        except DatabaseError:
+            if attempt:
+                raise
+            connection.close()
+
+
 def execute(run_id: int) -> MatchRun:
-    """Run a queued MatchRun to the end (the Celery task calls this)."""
+    """Run a queued MatchRun to the end (the Celery task calls this). A second delivery of the
+    same run finds it claimed and does nothing."""
     claimed = MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.QUEUED).update(
-        status=MatchRun.Status.RUNNING, stage="Starting", progress=1
+        status=MatchRun.Status.RUNNING,
+        stage="Starting",
+        progress=1,
+        lease_until=timezone.now() + LEASE,
     )
     run = MatchRun.objects.select_related("cohort").get(pk=run_id)
     if not claimed:
-        return run  # already run, or running elsewhere
+        return run  # already run, running elsewhere, or given up on
 
     def progress(percent: int, stage: str) -> None:
-        MatchRun.objects.filter(pk=run_id).update(progress=percent, stage=stage)
+        MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
+            progress=percent, stage=stage, lease_until=timezone.now() + LEASE
+        )
 
     try:
-        outcome = compute(run.cohort, progress=progress)
-        progress(90, "Saving proposals")
-        stats = save(run, outcome)
+        with heartbeat(run_id, "status"):
+            outcome = compute(run.cohort, progress=progress)
+            progress(90, "Saving proposals")
+            stats = save(run, outcome)
+    except LeaseLost:
+        return MatchRun.objects.get(pk=run_id)
     except Exception as exc:
-        MatchRun.objects.filter(pk=run_id).update(
-            status=MatchRun.Status.FAILED, error=repr(exc)[:2000], finished_at=timezone.now()
+        _record_failure(
+            run_id,
+            status=MatchRun.Status.FAILED,
+            error=f"The matching run failed: {exc}"[:2000],
+            finished_at=timezone.now(),
+            lease_until=None,
         )
         raise
-    MatchRun.objects.filter(pk=run_id).update(
+    MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
         status=MatchRun.Status.DONE,
         progress=100,
         stage="Done",
         stats=stats,
         finished_at=timezone.now(),
+        lease_until=None,
     )
     run.refresh_from_db()
     return run
 
 
-def publish(run: MatchRun) -> int:
-    """Make the run's proposals real: one active Mentorship per pair (source: cohort), its
-    placement in the cohort, and the intro email once per pair. Safe to press twice: the run row
-    is locked, pairs that exist are skipped, and Introduction rows make each email once."""
-    created = 0
+def sweep_leases(now=None) -> int:
+    """Fail every run and publishing whose lease has lapsed; returns how many. Beat calls it
+    every 30 s, so a lost run is failed within LEASE + 30 s."""
+    now = now or timezone.now()
+    lapsed = Q(lease_until__lt=now)
+    failed = MatchRun.objects.filter(lapsed, status__in=BUSY).update(
+        status=MatchRun.Status.FAILED, error=LOST, finished_at=now, lease_until=None
+    )
+    failed += MatchRun.objects.filter(lapsed, publishing__in=BUSY).update(
+        publishing=MatchRun.Publishing.FAILED, publish_error=PUBLISH_LOST, lease_until=None
+    )
+    return failed
+
+
+# --- Publishing -------------------------------------------------------------------------------
+
+PUBLISH_CHUNK = 1000
+
+
+class PublishError(Exception):
+    """Publishing cannot start; the message is for the admin."""
+
+
+def publishable(run: MatchRun) -> str | None:
+    """Why this run cannot be published now, or None."""
+    if run.status != MatchRun.Status.DONE:
+        return "This run has not finished: wait for it, or run matching again."
+    latest = run.cohort.runs.order_by("-created_at", "-pk").first()
+    if latest is not None and latest.pk != run.pk:
+        return "A newer matching run exists: review that one and publish it instead."
+    if run.busy:
+        return "This run is being published already; its progress is on the review page."
+    if not run.proposals.filter(mentorship__isnull=True).exists():
+        return "Every pair of this run is published already; nothing was sent twice."
+    return None
+
+
+def request_publish(run: MatchRun) -> None:
+    """Queue the run's publishing (the caller then hands it to Celery). Refused with a
+    PublishError when it cannot be published, or when the cohort is busy (a constraint)."""
     with transaction.atomic():
         run = MatchRun.objects.select_for_update().select_related("cohort").get(pk=run.pk)
-        proposals = list(run.proposals.all())
-        goals_by_mentee: dict[int, list[int]] = {}
-        for owner, goal in (
-            Goal.objects.open()
-            .filter(owner_id__in=[p.mentee_id for p in proposals])
-            .values_list("owner_id", "pk")
+        problem = publishable(run)
+        if problem:
+            raise PublishError(problem)
+        try:
+            with transaction.atomic():
+                MatchRun.objects.filter(pk=run.pk).update(
+                    publishing=MatchRun.Publishing.QUEUED,
+                    publish_progress=0,
+                    publish_error="",
+                    lease_until=queued_lease(),
+                )
+        except IntegrityError as error:
+            raise PublishError(
+                "Matching or publishing is already going for this cohort; wait for it to finish."
+            ) from error
+
+
+def cancel_publish(run_id: int, error: str) -> None:
+    MatchRun.objects.filter(pk=run_id, publishing=MatchRun.Publishing.QUEUED).update(
+        publishing=MatchRun.Publishing.FAILED, publish_error=error, lease_until=None
+    )
+
+
+def publish_run(run_id: int) -> MatchRun:
+    """Make a run's unpublished proposals real, in chunks of PUBLISH_CHUNK pairs, each chunk one
+    transaction through `matching.actions.start_mentorships`, which holds every mentor to their
+    capacity and every mentee to the cohort's mentors per mentee. Proposals that break a rule by
+    now (a mentor filled up through requests, say) are skipped and listed. A publishing cut short
+    keeps the chunks it finished; publishing again does the rest. The intro emails go to Celery
+    once each chunk commits."""
+    claimed = MatchRun.objects.filter(pk=run_id, publishing=MatchRun.Publishing.QUEUED).update(
+        publishing=MatchRun.Publishing.RUNNING, lease_until=timezone.now() + LEASE
+    )
+    run = MatchRun.objects.select_related("cohort").get(pk=run_id)
+    if not claimed:
+        return run
+    cohort = run.cohort
+    overrides = dict(
+        cohort.enrollments.filter(capacity_override__isnull=False).values_list(
+            "user_id", "capacity_override"
+        )
+    )
+    pending = list(
+        run.proposals.filter(mentorship__isnull=True)
+        .order_by("-locked", "-score", "pk")
+        .values_list("pk", "mentee_id", "mentor_id", "score")
+    )
+    skipped = list(run.publish_skipped)
+    published = run.published
+    try:
+        with heartbeat(run_id, "publishing"):
+            for first in range(0, len(pending), PUBLISH_CHUNK):
+                chunk = pending[first : first + PUBLISH_CHUNK]
+                made, refused = _publish_chunk(run, chunk, overrides)
+                published += made
+                skipped += refused
+                MatchRun.objects.filter(pk=run_id).update(
+                    publish_progress=round(100 * (first + len(chunk)) / len(pending)),
+                    published=published,
+                    publish_skipped=skipped,
+                    lease_until=timezone.now() + LEASE,
+                )
+    except LeaseLost:
+        return MatchRun.objects.get(pk=run_id)
+    except Exception as exc:
+        error = f"Publishing failed: {exc}. Pairs published so far stay; publish again to finish."
+        _record_failure(
+            run_id,
+            publishing=MatchRun.Publishing.FAILED,
+            publish_error=error[:2000],
+            lease_until=None,
+        )
+        raise
+    now = timezone.now()
+    MatchRun.objects.filter(pk=run_id).update(
+        publishing=MatchRun.Publishing.DONE,
+        publish_progress=100,
+        published_at=run.published_at or now,
+        lease_until=None,
+    )
+    Cohort.objects.filter(pk=cohort.pk).update(status=Cohort.Status.ACTIVE)
+    run.refresh_from_db()
+    return run
+
+
+def _publish_chunk(
+    run: MatchRun, chunk: list[tuple[int, int, int, float]], overrides: dict[int, int]
+) -> tuple[int, list[str]]:
+    cohort = run.cohort
+    with transaction.atomic():
+        # The run row first: a sweeper that gave up on this publishing makes us stop here.
+        if (
+            not MatchRun.objects.select_for_update()
+            .filter(pk=run.pk, publishing=MatchRun.Publishing.RUNNING)
+            .exists()
         ):
-            goals_by_mentee.setdefault(owner, []).append(goal)
-        for proposal in proposals:
-            if (
-                Mentorship.objects.active()
-                .filter(mentor_id=proposal.mentor_id, mentee_id=proposal.mentee_id)
-                .exists()
-            ):
-                continue
-            try:
-                with transaction.atomic():
-                    mentorship = Mentorship.objects.create(
-                        mentor_id=proposal.mentor_id,
-                        mentee_id=proposal.mentee_id,
-                        source=Mentorship.Source.COHORT,
-                    )
-            except IntegrityError:
-                continue
-            mentorship.goals.set(goals_by_mentee.get(proposal.mentee_id, []))
-            Placement.objects.create(cohort=run.cohort, mentorship=mentorship, run=run)
-            transaction.on_commit(lambda pk=mentorship.pk: introduce.delay(pk))
-            created += 1
-        if run.published_at is None:
-            run.published_at = timezone.now()
-            run.save(update_fields=["published_at"])
-        Cohort.objects.filter(pk=run.cohort_id).update(status=Cohort.Status.ACTIVE)
-    return created
+            raise LeaseLost("Publishing was given up on while it worked.")
+        mentee_ids = sorted({mentee for _, mentee, _, _ in chunk})
+        goals: dict[int, list[int]] = defaultdict(list)
+        for owner, goal in (
+            Goal.objects.open().filter(owner_id__in=mentee_ids).values_list("owner_id", "pk")
+        ):
+            goals[owner].append(goal)
+        started = actions.start_mentorships(
+            pairs=[
+                actions.NewPair(mentee_id=mentee, mentor_id=mentor, goal_ids=tuple(goals[mentee]))
+                for _, mentee, mentor, _ in chunk
+            ],
+            source=Mentorship.Source.COHORT,
+            capacity_overrides=overrides,
+            limit_per_mentee=cohort.mentors_per_mentee,
+            counted=placed(cohort),
+            introduce=False,
+        )
+        made = {(m.mentee_id, m.mentor_id): m for m in started.mentorships}
+        Placement.objects.bulk_create(
+            [
+                Placement(
+                    cohort=cohort,
+                    mentorship=made[(mentee, mentor)],
+                    run=run,
+                    score=score,
+                )
+                for _, mentee, mentor, score in chunk
+                if (mentee, mentor) in made
+            ],
+            batch_size=2000,
+        )
+        proposals = [
+            Proposal(pk=pk, mentorship=made[(mentee, mentor)])
+            for pk, mentee, mentor, _ in chunk
+            if (mentee, mentor) in made
+        ]
+        Proposal.objects.bulk_update(proposals, ["mentorship"], batch_size=2000)
+        ids = [m.pk for m in started.mentorships]
+        transaction.on_commit(lambda: queue_cohort_introductions(ids))
+        refused = []
+        if started.refused:
+            names = dict(
+                User.objects.filter(
+                    pk__in={p for pair in started.refused for p in pair}
+                ).values_list("pk", "name")
+            )
+            for (mentee, mentor), problem in started.refused.items():
+                text = eligibility.message(
+                    problem, audience="admin", mentee=names[mentee], mentor=names[mentor]
+                )
+                refused.append(f"{names[mentee]} and {names[mentor]}: {text}")
+    return len(made), refused
+
+
+def queue_cohort_introductions(mentorship_ids: list[int], *, chunk: int = 200) -> None:
+    """Hand the intro emails to Celery in chunks. A broker down at this moment loses nothing:
+    the sweeper introduces every published pair that has no introduction yet."""
+    from cohorts.tasks import introduce_placements
+
+    for start in range(0, len(mentorship_ids), chunk):
+        try:
+            introduce_placements.delay(mentorship_ids[start : start + chunk])
+        except Exception:  # the broker is down: the sweeper sends them
+            logger.warning("intro emails of %s pairs left to the sweeper", len(mentorship_ids))
+            return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
 from django.conf import settings
@@ -76,6 +77,12 @@ class Cohort(models.Model):
         default=False,
         help_text="Off: match as many mentees as possible, then maximise the total score.",
     )
+    match_invited = models.BooleanField(
+        "Match people who have not joined yet",
+        default=False,
+        help_text="Off: only people who accepted their invitation are matched. On: everyone "
+        "imported is matched, and the intro email carries their sign-in link.",
+    )
 
     objects = CohortQuerySet.as_manager()
 
@@ -115,6 +122,7 @@ class Enrollment(models.Model):
     class Status(models.TextChoices):
         INVITED = "invited", "Invited"
         JOINED = "joined", "Joined"
+        DECLINED = "declined", "Declined"
 
     cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="enrollments")
     email = models.EmailField()
@@ -130,8 +138,11 @@ class Enrollment(models.Model):
     capacity_override = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(20)]
     )
-    invited_at = models.DateTimeField(null=True, blank=True)
+    invited_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last invitation was queued; empty: one is due."
+    )
     joined_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("email",)
@@ -174,11 +185,29 @@ class PairRule(models.Model):
         return f"{self.get_kind_display()}: {self.mentee} - {self.mentor}"
 
 
+BUSY = ("queued", "running")
+QUEUED_LEASE = timedelta(minutes=5)  # time for a worker to pick a queued run up
+
+
+def queued_lease():
+    return timezone.now() + QUEUED_LEASE
+
+
 class MatchRun(models.Model):
+    """One matching of the cohort, and later its publishing. Both are Celery work under a lease:
+    the worker renews `lease_until` while it works, and the sweeper fails whatever outlives it."""
+
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Publishing(models.TextChoices):
+        NONE = "", "Not published"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Publishing"
+        DONE = "done", "Published"
         FAILED = "failed", "Failed"
 
     cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="runs")
@@ -193,9 +222,24 @@ class MatchRun(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True, default=queued_lease)
+    publishing = models.CharField(max_length=10, choices=Publishing, default="", blank=True)
+    publish_progress = models.PositiveSmallIntegerField(default=0)
+    publish_error = models.TextField(blank=True)
+    published = models.PositiveIntegerField(default=0, help_text="Pairs this run published.")
+    publish_skipped = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-pk")
+        constraints: ClassVar = [
+            # One matching or publishing at a time per cohort, whoever presses the button.
+            models.UniqueConstraint(
+                fields=["cohort"],
+                condition=Q(status__in=BUSY) | Q(publishing__in=BUSY),
+                name="one_busy_run_per_cohort",
+                violation_error_message="A matching run is already going for this cohort.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Run {self.pk} of {self.cohort}"
@@ -203,6 +247,18 @@ class MatchRun(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def busy(self) -> bool:
+        return self.status in BUSY or self.publishing in BUSY
+
+    @property
+    def matching_busy(self) -> bool:
+        return self.status in BUSY
+
+    @property
+    def publishing_busy(self) -> bool:
+        return self.publishing in BUSY
 
 
 class Proposal(models.Model):
@@ -212,6 +268,14 @@ class Proposal(models.Model):
     score = models.FloatField()
     reasons = models.JSONField(default=list)
     locked = models.BooleanField(default=False)
+    mentorship = models.ForeignKey(
+        Mentorship,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Set once published: the pair is then fixed, and later runs carry it as is.",
+    )
 
     class Meta:
         ordering = ("-score", "pk")
@@ -226,11 +290,16 @@ class Proposal(models.Model):
     def percent(self) -> int:
         return round(self.score * 100)
 
+    @property
+    def is_published(self) -> bool:
+        return self.mentorship_id is not None
+
 
 class Unmatched(models.Model):
     run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="unmatched")
     mentee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     reason = models.CharField(max_length=300)
+    removed = models.BooleanField(default=False, help_text="An admin removed their pair.")
 
     class Meta:
         constraints: ClassVar = [
@@ -249,6 +318,7 @@ class Placement(models.Model):
         Mentorship, on_delete=models.CASCADE, related_name="placement"
     )
     run = models.ForeignKey(MatchRun, null=True, on_delete=models.SET_NULL, related_name="+")
+    score = models.FloatField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.mentorship} in {self.cohort}"

@@ -5,21 +5,28 @@ from __future__ import annotations
 
 import uuid
 
+from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from kombu.exceptions import OperationalError
 
 from cohorts import charts, importer, matchrun, services
 from cohorts.forms import CohortForm, ImportForm, InviteForm
 from cohorts.models import Cohort, Enrollment, MatchRun, PairRule, Placement, Proposal
+from cohorts.tasks import publish as publish_task
 from cohorts.tasks import run_matching
 
 PROPOSALS_PER_PAGE = 50
@@ -83,6 +90,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         mentees=Count("pk", filter=Q(role__in=["mentee", "both"])),
         mentors=Count("pk", filter=Q(role__in=["mentor", "both"])),
         joined=Count("pk", filter=Q(status=Enrollment.Status.JOINED)),
+        declined=Count("pk", filter=Q(status=Enrollment.Status.DECLINED)),
     )
     return TemplateResponse(
         request,
@@ -103,7 +111,7 @@ def people(request: HttpRequest, slug: str) -> HttpResponse:
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         invited, kept = services.invite(
-            cohort, form.cleaned_data["emails"], form.cleaned_data["role"]
+            cohort=cohort, emails=form.cleaned_data["emails"], role=form.cleaned_data["role"]
         )
         messages.success(
             request,
@@ -113,16 +121,35 @@ def people(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("cohorts:people", slug=slug)
     page = Paginator(services.roster(cohort), 50).get_page(request.GET.get("page"))
     rows = [(enrollment, services.stage_of(enrollment)) for enrollment in page.object_list]
+    counts = cohort.enrollments.aggregate(
+        **{status: Count("pk", filter=Q(status=status)) for status in Enrollment.Status.values}
+    )
     return TemplateResponse(
         request,
         "cohorts/people.html",
-        {"cohort": cohort, "form": form, "page": page, "rows": rows},
+        {"cohort": cohort, "form": form, "page": page, "rows": rows, "counts": counts},
     )
 
 
-@login_required
+@csrf_exempt  # checked below, once the size is known to be within the limit
 @require_http_methods(["GET", "POST"])
 def import_people(request: HttpRequest, slug: str) -> HttpResponse:
+    """An upload over the limit is refused from its Content-Length, before its body is read."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if request.method == "POST" and (not length.isdigit() or int(length) > importer.MAX_REQUEST):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        cohort = cohort_for(request, slug)
+        form = ImportForm()
+        form.add_error("file", importer.too_large_message())
+        context = {"cohort": cohort, "form": form, "preview": None, "token": ""}
+        return TemplateResponse(request, "cohorts/import.html", context, status=413)
+    return _import_people(request, slug)
+
+
+@csrf_protect
+@login_required
+def _import_people(request: HttpRequest, slug: str) -> HttpResponse:
     """Upload, preview with every row's errors, then confirm: nothing is written until then, and
     nothing at all while any row is wrong."""
     cohort = cohort_for(request, slug)
@@ -142,8 +169,9 @@ def import_people(request: HttpRequest, slug: str) -> HttpResponse:
         cache.delete(key)
         messages.success(
             request,
-            f"Imported {result.created + result.updated} people: {result.created} new, "
-            f"{result.updated} updated, {result.enrolled} enrolled.",
+            f"Imported {result.created + result.updated} people: {result.created} new accounts, "
+            f"{result.updated} existing (left as they are), {result.enrolled} newly enrolled. "
+            "Each new enrollment gets an invitation by email.",
         )
         return redirect("cohorts:people", slug=slug)
     if request.method == "POST" and form.is_valid():
@@ -157,18 +185,44 @@ def import_people(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def import_template(request: HttpRequest) -> HttpResponse:
+    """The import's columns with one example row, to fill in a spreadsheet."""
+    response = HttpResponse(importer.template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="cohort-import-template.csv"'
+    return response
+
+
+@login_required
 @require_POST
 def start_matching(request: HttpRequest, slug: str) -> HttpResponse:
     cohort = cohort_for(request, slug)
-    busy = cohort.runs.filter(status__in=[MatchRun.Status.QUEUED, MatchRun.Status.RUNNING])
-    if busy.exists():
-        messages.warning(request, "A matching run is already going; its progress is below.")
+    try:
+        with transaction.atomic():
+            run = MatchRun.objects.create(cohort=cohort, created_by=request.user)
+    except IntegrityError:  # the database's one-busy-run-per-cohort constraint
+        messages.warning(request, "Matching or publishing is already going; its progress is below.")
         return redirect("cohorts:review", slug=slug)
-    run = MatchRun.objects.create(cohort=cohort, created_by=request.user)
+    try:
+        run_matching.delay(run.pk)
+    except OperationalError:
+        run.delete()
+        messages.error(
+            request,
+            "The task queue cannot be reached right now, so matching did not start and nothing "
+            "changed. Try again in a minute; if it keeps happening, tell your site admin.",
+        )
+        return redirect("cohorts:review", slug=slug)
     if cohort.status in (Cohort.Status.DRAFT, Cohort.Status.ENROLLING):
         Cohort.objects.filter(pk=cohort.pk).update(status=Cohort.Status.MATCHING)
-    transaction.on_commit(lambda: run_matching.delay(run.pk))
-    messages.info(request, "Matching has started. Locked pairs are kept; forbidden ones avoided.")
+    if cohort.placements.exists():
+        messages.info(
+            request,
+            "Matching the people not placed yet. Published pairs stay as they are; locked pairs "
+            "are kept and removed ones avoided.",
+        )
+    else:
+        messages.info(request, "Matching has started. Locked pairs are kept; removed ones avoided.")
     return redirect("cohorts:review", slug=slug)
 
 
@@ -180,7 +234,7 @@ def run_status(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     response = TemplateResponse(
         request, "cohorts/review.html#run-progress", {"cohort": cohort, "run": run}
     )
-    if run.finished and request.htmx:
+    if not run.busy and request.htmx:
         response["HX-Refresh"] = "true"
     return response
 
@@ -193,11 +247,12 @@ def review(request: HttpRequest, slug: str) -> HttpResponse:
     sort = request.GET.get("sort", "-score")
     if sort not in SORTS:
         sort = "-score"
-    page = unmatched = None
+    page = unmatched = figures = None
     if run is not None and run.status == MatchRun.Status.DONE:
         proposals = run.proposals.select_related("mentee", "mentor").order_by(*SORTS[sort])
         page = Paginator(proposals, PROPOSALS_PER_PAGE).get_page(request.GET.get("page"))
-        unmatched = run.unmatched.select_related("mentee").order_by("mentee__name")
+        unmatched = list(run.unmatched.select_related("mentee").order_by("mentee__name"))
+        figures = matchrun.figures(run)
     return TemplateResponse(
         request,
         "cohorts/review.html",
@@ -206,6 +261,7 @@ def review(request: HttpRequest, slug: str) -> HttpResponse:
             "run": run,
             "page": page,
             "unmatched": unmatched,
+            "figures": figures,
             "sort": sort,
             "published": cohort.placements.exists(),
         },
@@ -218,24 +274,35 @@ def _proposal(cohort: Cohort, pk: int) -> Proposal:
     )
 
 
+def _back_to_review(cohort: Cohort, sort: str) -> HttpResponse:
+    sort = sort if sort in SORTS else "-score"
+    return redirect(f"{reverse('cohorts:review', args=[cohort.slug])}?sort={sort}")
+
+
 @login_required
 @require_POST
 def proposal_action(request: HttpRequest, slug: str, pk: int, action: str) -> HttpResponse:
     cohort = cohort_for(request, slug)
     proposal = _proposal(cohort, pk)
     pair = f"{proposal.mentee.name} and {proposal.mentor.name}"
-    if action == "lock":
-        services.set_rule(cohort, proposal, PairRule.Kind.LOCK)
-        messages.success(request, f"Locked {pair}: every re-run keeps this pair.")
-    elif action == "unlock":
-        services.set_rule(cohort, proposal, None)
-        messages.success(request, f"Unlocked {pair}.")
-    elif action == "remove":
-        services.set_rule(cohort, proposal, PairRule.Kind.FORBID)
-        messages.success(request, f"Removed {pair}; re-runs will not propose them again.")
-    else:
+    kinds = {
+        "lock": (PairRule.Kind.LOCK, f"Locked {pair}: every re-run keeps this pair."),
+        "unlock": (None, f"Unlocked {pair}."),
+        "remove": (
+            PairRule.Kind.FORBID,
+            f"Removed {pair}; re-runs will not propose them again.",
+        ),
+    }
+    if action not in kinds:
         raise Http404
-    return redirect(f"{cohort.get_absolute_url()}review/?sort={request.POST.get('sort', '-score')}")
+    kind, done = kinds[action]
+    try:
+        services.set_rule(cohort=cohort, proposal=proposal, kind=kind)
+    except services.CohortError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, done)
+    return _back_to_review(cohort, request.POST.get("sort", "-score"))
 
 
 @login_required
@@ -243,34 +310,107 @@ def proposal_action(request: HttpRequest, slug: str, pk: int, action: str) -> Ht
 def swap(request: HttpRequest, slug: str) -> HttpResponse:
     cohort = cohort_for(request, slug)
     ids = request.POST.getlist("selected")
-    if len(ids) != 2:
+    if len(ids) != 2 or not all(pk.isdigit() for pk in ids):
         messages.error(request, "Select exactly two pairs to swap their mentors.")
         return redirect("cohorts:review", slug=slug)
     first, second = (_proposal(cohort, int(pk)) for pk in ids)
-    problem = services.swap(cohort, first, second)
-    if problem:
-        messages.error(request, f"Not swapped: {problem}")
+    try:
+        services.swap(cohort=cohort, first=first, second=second)
+    except services.CohortError as error:
+        messages.error(request, f"Not swapped: {error}")
     else:
-        messages.success(request, "Swapped the two mentors; scores and reasons are updated.")
+        messages.success(
+            request,
+            "Swapped the two mentors; scores and reasons are updated, and both new pairs are "
+            "locked so a re-run keeps them.",
+        )
     return redirect("cohorts:review", slug=slug)
 
 
 @login_required
-@require_POST
-def publish(request: HttpRequest, slug: str) -> HttpResponse:
+@require_http_methods(["GET", "POST"])
+def publish(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """GET: what publishing this run will do (pairs, emails). POST: queue it, in Celery."""
     cohort = cohort_for(request, slug)
-    run = services.latest_run(cohort)
-    if run is None or run.status != MatchRun.Status.DONE:
-        messages.error(request, "There is nothing to publish yet: run matching first.")
-        return redirect("cohorts:review", slug=slug)
-    created = matchrun.publish(run)
-    if created:
-        messages.success(
-            request, f"Published {created} pairs. Each pair gets its introduction by email."
+    run = get_object_or_404(cohort.runs.select_related("cohort"), pk=pk)
+    problem = matchrun.publishable(run)
+    if request.method == "GET":
+        figures = matchrun.figures(run) if run.status == MatchRun.Status.DONE else None
+        return TemplateResponse(
+            request,
+            "cohorts/publish.html",
+            {"cohort": cohort, "run": run, "problem": problem, "figures": figures},
         )
-    else:
-        messages.info(request, "Every pair was already published; no email was sent twice.")
+    try:
+        matchrun.request_publish(run)
+    except matchrun.PublishError as error:
+        messages.error(request, str(error))
+        return redirect("cohorts:review", slug=slug)
+    try:
+        publish_task.delay(run.pk)
+    except OperationalError:
+        matchrun.cancel_publish(run.pk, "The task queue could not be reached; nothing changed.")
+        messages.error(
+            request,
+            "The task queue cannot be reached right now, so nothing was published. Try again "
+            "in a minute.",
+        )
+        return redirect("cohorts:review", slug=slug)
+    messages.success(
+        request, "Publishing has started. Each new pair gets its introduction by email."
+    )
     return redirect("cohorts:review", slug=slug)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def end_pair(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """End one of the cohort's published pairs, with a reason both people read."""
+    cohort = cohort_for(request, slug)
+    placement = get_object_or_404(
+        Placement.objects.select_related("mentorship__mentee", "mentorship__mentor"),
+        cohort=cohort,
+        mentorship__pk=pk,
+    )
+    mentorship = placement.mentorship
+    error = ""
+    if request.method == "POST":
+        try:
+            services.end_pair(
+                cohort=cohort,
+                mentorship=mentorship,
+                by=request.user,
+                reason=request.POST.get("reason", "")[:2000],
+            )
+        except services.CohortError as problem:
+            error = str(problem)
+        else:
+            messages.success(
+                request,
+                f"Ended the pair of {mentorship.mentee.name} and {mentorship.mentor.name}; both "
+                "were told why. A re-run can match them again.",
+            )
+            return redirect("cohorts:review", slug=slug)
+    return TemplateResponse(
+        request,
+        "cohorts/end_pair.html",
+        {"cohort": cohort, "mentorship": mentorship, "error": error},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def resend(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    cohort = cohort_for(request, slug)
+    enrollment = get_object_or_404(cohort.enrollments, pk=pk)
+    try:
+        services.resend_invitation(enrollment=enrollment)
+    except services.CohortError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"A new invitation is on its way to {enrollment.email}.")
+    return redirect("cohorts:people", slug=slug)
 
 
 @login_required
@@ -291,14 +431,12 @@ def export(request: HttpRequest, slug: str) -> HttpResponse:
 def health(request: HttpRequest, slug: str) -> HttpResponse:
     cohort = cohort_for(request, slug)
     mentees = cohort.enrollments.filter(role__in=["mentee", "both"]).count()
-    placements = Placement.objects.filter(cohort=cohort).select_related("mentorship")
-    matched = placements.values("mentorship__mentee").distinct().count()
-    run = cohort.runs.filter(published_at__isnull=False).order_by("-published_at").first()
-    scores = list(run.proposals.values_list("score", flat=True)) if run else []
+    placements = Placement.objects.filter(cohort=cohort)
+    active = placements.filter(mentorship__status="active")
+    matched = active.values("mentorship__mentee").distinct().count()
+    scores = [s for s in placements.values_list("score", flat=True) if s is not None]
     quiet_since = timezone.now() - timezone.timedelta(days=21)
-    quiet = placements.filter(
-        mentorship__status="active", mentorship__started_at__lte=quiet_since
-    ).count()
+    quiet = active.filter(mentorship__started_at__lte=quiet_since).count()
     return TemplateResponse(
         request,
         "cohorts/health.html",
@@ -310,6 +448,7 @@ def health(request: HttpRequest, slug: str) -> HttpResponse:
             "matched": matched,
             "matched_share": round(100 * matched / mentees) if mentees else 0,
             "pairs": placements.count(),
+            "active": active.count(),
             "quiet": quiet,
             "histogram": charts.histogram(scores, bins=10),
             "share_bar": charts.share_bar(matched, mentees),
@@ -317,20 +456,47 @@ def health(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@login_required
-@require_GET
+def _join_page(request, context: dict, status: int = 200) -> HttpResponse:
+    return TemplateResponse(request, "cohorts/join.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, token: str) -> HttpResponse:
-    """The invitation link: sign in (or sign up) first, then this enrols the person."""
-    enrollment = services.enrollment_from_token(token)
+    """The invitation link. Someone whose account was made for them chooses a password here and
+    is signed in (the link then stops working for that); anyone else signs in first. Joining and
+    declining are buttons (POST): a mail scanner that follows the link changes nothing."""
+    enrollment, key = services.read_token(token)
     if enrollment is None:
-        return TemplateResponse(request, "cohorts/join.html", {"problem": "expired"}, status=404)
+        return _join_page(request, {"problem": "expired"}, status=404)
+    context = {"enrollment": enrollment, "cohort": enrollment.cohort, "token": token}
+    if not request.user.is_authenticated:
+        if services.can_sign_in_with(enrollment, key):
+            form = SetPasswordForm(enrollment.user, request.POST or None)
+            if request.method == "POST" and form.is_valid():
+                user = services.join_with_password(
+                    enrollment=enrollment, password=form.cleaned_data["new_password1"]
+                )
+                get_adapter(request).login(request, user)
+                messages.success(request, f"Welcome to {enrollment.cohort.name}!")
+                return redirect("home")  # which sends a newcomer on to onboarding
+            return _join_page(request, {**context, "form": form})
+        if enrollment.user is not None and not enrollment.user.has_usable_password():
+            return _join_page(request, {**context, "problem": "used"}, status=410)
+        return redirect_to_login(request.get_full_path())
     if enrollment.email.lower() != request.user.email.lower():
-        return TemplateResponse(
-            request,
-            "cohorts/join.html",
-            {"problem": "other", "invited": enrollment.email},
-            status=403,
-        )
-    services.join(enrollment, request.user)
-    messages.success(request, f"Welcome to {enrollment.cohort.name}!")
-    return redirect("home")  # which sends a newcomer on to onboarding
+        return _join_page(request, {"problem": "other", "invited": enrollment.email}, status=403)
+    if request.method == "POST":
+        services.join(enrollment=enrollment, user=request.user)
+        messages.success(request, f"Welcome to {enrollment.cohort.name}!")
+        return redirect("home")
+    return _join_page(request, context)
+
+
+@require_POST
+def decline(request: HttpRequest, token: str) -> HttpResponse:
+    """Say no to an invitation: the link is proof enough, no sign-in needed."""
+    enrollment, _ = services.read_token(token)
+    if enrollment is None:
+        return _join_page(request, {"problem": "expired"}, status=404)
+    services.decline(enrollment=enrollment)
+    return _join_page(request, {"problem": "declined", "cohort": enrollment.cohort})

@@ -17,12 +17,12 @@ from functools import cache, lru_cache
 
 import numpy as np
 from django.core.cache import cache as shared_cache
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from matching import engine
 from matching.engine import CADENCES, FORMATS, SLOTS_PER_WEEK, Features
-from matching.models import DECLINE_COOLDOWN, Block, MentorRequest, Mentorship
+from matching.models import Mentorship
 from profiles.availability import Window, monday_of, weekly_slots_utc
 from profiles.languages import LANGUAGES
 from profiles.models import AvailabilityWindow, Expertise, Goal, MentorOffer, Profile, Skill
@@ -253,27 +253,6 @@ def load_mentees(
     data["text"] = engine.text_vectors(words, idf)
     data["words"] = [frozenset(w) for w in words]
     return Features(**data, idf=idf)
-
-
-def exclusions(mentee_ids: Iterable[int] | None = None) -> set[tuple[int, int]]:
-    """(mentee, mentor) pairs that must not be proposed: an active pair, an open request, a
-    request declined in the last 90 days, a block."""
-    since = timezone.now() - DECLINE_COOLDOWN
-    mentee_filter = {} if mentee_ids is None else {"mentee_id__in": list(mentee_ids)}
-    pairs: set[tuple[int, int]] = set()
-    pairs.update(
-        Mentorship.objects.active().filter(**mentee_filter).values_list("mentee_id", "mentor_id")
-    )
-    pairs.update(
-        MentorRequest.objects.filter(**mentee_filter)
-        .filter(
-            Q(status__in=MentorRequest.OPEN)
-            | Q(status=MentorRequest.Status.DECLINED, answered_at__gte=since)
-        )
-        .values_list("mentee_id", "mentor_id")
-    )
-    pairs.update(Block.objects.filter(**mentee_filter).values_list("mentee_id", "mentor_id"))
-    return pairs
 
 
 # The site-wide mentor features, per process.

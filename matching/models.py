@@ -128,6 +128,10 @@ class Mentorship(models.Model):
     cadence = models.CharField(max_length=10, choices=Cadence, default=Cadence.BIWEEKLY)
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    end_reason = models.TextField(blank=True, max_length=2000)
 
     objects = MentorshipQuerySet.as_manager()
 

@@ -180,9 +180,34 @@ def slot_label(start: datetime, end: datetime) -> str:
     return f"{start:%A} {start.day} {start:%B}, {start:%H:%M}-{end:%H:%M}"
 
 
-def introduction(mentorship, *, now: datetime | None = None) -> None:
+def ended(mentorship, *, to: User, by: User) -> None:
+    """A pair has ended: told to each of the two, with who ended it and why."""
+    _send(
+        "ended",
+        to,
+        {
+            "mentorship": mentorship,
+            "by": by,
+            "by_admin": by.pk not in (mentorship.mentor_id, mentorship.mentee_id),
+            "other": mentorship.mentor if to.pk == mentorship.mentee_id else mentorship.mentee,
+            "url": _link("matching:find"),
+        },
+    )
+
+
+def introduction(
+    mentorship,
+    *,
+    now: datetime | None = None,
+    program: str = "",
+    reasons: list[str] | None = None,
+    signin_urls: dict[int, str] | None = None,
+) -> None:
     """The intro email to both people: who the other is, the shared goals, three slots in the
-    reader's own time and an .ics per slot. Call it once per pair (tasks.introduce does)."""
+    reader's own time and an .ics per slot. Call it once per pair (tasks.introduce does).
+
+    A cohort's pair says the program matched them and why (`reasons`), links to the pair's page,
+    and carries a sign-in link for whoever has not set a password yet (`signin_urls`)."""
     slots = suggested_slots(mentorship.mentor, mentorship.mentee, now=now)
     goals = list(mentorship.goals.all())
     for reader, other in (
@@ -208,6 +233,10 @@ def introduction(mentorship, *, now: datetime | None = None) -> None:
                 "slots": local,
                 "timezone": tz,
                 "other_url": _link("profiles:person", other.pk),
+                "program": program,
+                "reasons": reasons or [],
+                "pair_url": _link("meetings:pair", mentorship.pk),
+                "signin_url": (signin_urls or {}).get(reader.pk, ""),
             },
             attachments=attachments,
         )

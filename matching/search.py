@@ -20,7 +20,7 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from matching import engine, loader
+from matching import eligibility, engine, loader
 from matching.engine import FORMATS, Features, Mode, Policy, Reason
 from matching.models import MentorRequest
 from profiles.availability import WEEKDAYS
@@ -157,7 +157,7 @@ def find(user: User, data: dict) -> Results:
     if len(mentee) == 0 or len(mentors) == 0:
         return Results(None, [], mentors, None)
     policy = policy_for(data.get("mode") or "", data.get("overlap"))
-    scores = engine.score(mentee, mentors, policy, loader.exclusions([user.pk]))
+    scores = engine.score(mentee, mentors, policy, eligibility.excluded_pairs([user.pk]))
     keep = np.ones(len(mentors), dtype=bool)
     if data.get("skill"):
         columns, _ = loader.skill_columns()

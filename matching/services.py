@@ -10,9 +10,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from matching import notify
-from matching.models import DECLINE_COOLDOWN, Block, MentorRequest, Mentorship
-from profiles.models import Goal, MentorOffer, User
+from matching import eligibility, notify
+from matching.models import Block, MentorRequest
+from profiles.models import Goal, User
 
 
 class MatchingError(Exception):
@@ -24,30 +24,13 @@ def max_pending() -> int:
 
 
 def can_request(mentee: User, mentor: User) -> str | None:
-    """Why the mentee cannot ask this mentor now, or None when they can."""
-    if mentee.pk == mentor.pk:
-        return "You cannot ask yourself to be your mentor."
-    offer = MentorOffer.objects.filter(user=mentor).first()
-    profile = getattr(mentor, "profile", None)
-    if offer is None or profile is None or not profile.is_mentor:
-        return f"{mentor.name} is not mentoring."
-    if Block.objects.filter(mentor=mentor, mentee=mentee).exists():
-        return f"{mentor.name} is not taking requests from you."
-    if not offer.accepting_requests:
-        return f"{mentor.name} is not taking requests right now."
-    if Mentorship.objects.active().filter(mentor=mentor).count() >= offer.capacity:
-        return f"{mentor.name} has no room for another mentee at the moment."
-    if Mentorship.objects.active().filter(mentor=mentor, mentee=mentee).exists():
-        return f"{mentor.name} is already your mentor."
-    if MentorRequest.objects.open().filter(mentor=mentor, mentee=mentee).exists():
-        return f"You already have a request waiting with {mentor.name}."
-    since = timezone.now() - DECLINE_COOLDOWN
-    declined = MentorRequest.objects.filter(
-        mentor=mentor, mentee=mentee, status=MentorRequest.Status.DECLINED, answered_at__gte=since
-    )
-    if declined.exists():
-        return f"{mentor.name} declined a request from you recently; try again in a few months."
-    return None
+    """Why the mentee cannot ask this mentor now, or None when they can (the rules of
+    `matching.eligibility`, as they read to the mentee)."""
+    problems = eligibility.check_pairs([(mentee.pk, mentor.pk)])
+    if not problems:
+        return None
+    (problem,) = problems.values()
+    return eligibility.message(problem, audience="mentee", mentor=mentor.name)
 
 
 @transaction.atomic
@@ -92,67 +75,6 @@ def _locked_request(request_id: int, **filters) -> MentorRequest:
     if request is None:
         raise MentorRequest.DoesNotExist
     return request
-
-
-@transaction.atomic
-def accept(request_id: int, mentor: User) -> Mentorship:
-    """The mentor takes the mentee on. The mentor's offer row is locked first, so that accepts
-    racing each other are counted one after the other and capacity is never exceeded."""
-    offer = MentorOffer.objects.select_for_update().filter(user=mentor).first()
-    request = _locked_request(request_id, mentor=mentor)
-    if not request.is_open:
-        raise MatchingError(f"This request is already {request.get_status_display().lower()}.")
-    if offer is None or not offer.accepting_requests:
-        raise MatchingError(
-            "You have paused requests. Switch “accepting requests” back on to accept."
-        )
-    active = Mentorship.objects.active().filter(mentor=mentor).count()
-    if active >= offer.capacity:
-        raise MatchingError(
-            f"You already mentor {active} people, your capacity. Raise it in your offer or "
-            "close a mentorship before accepting another."
-        )
-    if Mentorship.objects.active().filter(mentor=mentor, mentee=request.mentee).exists():
-        raise MatchingError(f"You already mentor {request.mentee.name}.")
-    now = timezone.now()
-    request.status = MentorRequest.Status.ACCEPTED
-    request.answered_at = request.closed_at = now
-    request.save(update_fields=["status", "answered_at", "closed_at"])
-    mentorship = Mentorship.objects.create(
-        mentor=mentor,
-        mentee=request.mentee,
-        request=request,
-        cadence=request.cadence,
-        source=Mentorship.Source.REQUEST,
-        started_at=now,
-    )
-    goals = list(request.goals.all())
-    mentorship.goals.set(goals)
-    Goal.objects.filter(pk__in=[g.pk for g in goals], status=Goal.Status.OPEN).update(
-        status=Goal.Status.IN_PROGRESS
-    )
-    # The mentee's other open requests for the same goals are no longer needed.
-    others = (
-        MentorRequest.objects.open()
-        .filter(mentee=request.mentee, goals__in=goals)
-        .exclude(pk=request.pk)
-        .distinct()
-    )
-    other_ids = list(others.values_list("pk", flat=True))
-    for other in MentorRequest.objects.select_for_update().filter(pk__in=other_ids):
-        other.status = MentorRequest.Status.WITHDRAWN
-        other.closed_at = now
-        other.save(update_fields=["status", "closed_at"])
-        notify.withdrawn_after_match(other)
-    notify.accepted(request)
-    transaction.on_commit(lambda: _introduce_later(mentorship.pk))
-    return mentorship
-
-
-def _introduce_later(mentorship_id: int) -> None:
-    from matching.tasks import introduce
-
-    introduce.delay(mentorship_id)
 
 
 @transaction.atomic

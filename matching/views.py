@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from matching import engine, loader, search, services
+from matching import actions, engine, loader, search, services
 from matching.models import MESSAGE_MAX, MESSAGE_MIN, MentorRequest, Mentorship
 from matching.services import MatchingError
 from profiles.models import Cadence, Goal, Profile, User
@@ -223,7 +223,11 @@ def _request_context(request: HttpRequest, item: MentorRequest, error: str = "")
 
 ACTIONS = {
     # action: (who may do it, what it does, message on success)
-    "accept": ("mentor", lambda r, u, d: services.accept(r, u), "You accepted the request."),
+    "accept": (
+        "mentor",
+        lambda r, u, d: actions.accept_request(request_id=r, mentor=u),
+        "You accepted the request.",
+    ),
     "decline": (
         "mentor",
         lambda r, u, d: services.decline(r, u, d.get("note", "")),

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cohorts.models import Cohort, Enrollment
+from matching.actions import NewPair, start_mentorships
 from matching.models import MentorRequest, Mentorship
 from matching.notify import suggested_slots
 from meetings.models import ActionItem, AgendaItem, CheckIn, Meeting, Note
@@ -66,11 +67,25 @@ def seed_journeys(admin: User) -> bool:
         if goal := _goal(asker):
             request.goals.add(goal)
     for pair_mentor, pair_mentee in ((mentor, others[2]), (other_mentor, mentee)):
-        pair = Mentorship.objects.create(
-            mentor=pair_mentor, mentee=pair_mentee, started_at=now - timedelta(days=20)
+        goal = _goal(pair_mentee)
+        started = start_mentorships(
+            pairs=[
+                NewPair(
+                    mentee_id=pair_mentee.pk,
+                    mentor_id=pair_mentor.pk,
+                    goal_ids=(goal.pk,) if goal else (),
+                )
+            ],
+            source=Mentorship.Source.REQUEST,
+            introduce=False,
         )
-        if goal := _goal(pair_mentee):
-            pair.goals.add(goal)
+        if not started.mentorships:
+            continue
+        (pair,) = started.mentorships
+        # Demo history: the pair began three weeks ago.
+        Mentorship.objects.filter(pk=pair.pk).update(started_at=now - timedelta(days=20))
+        pair.started_at = now - timedelta(days=20)
+        if goal:
             goal.status = Goal.Status.IN_PROGRESS
             goal.save(update_fields=["status"])
         past = Meeting.objects.create(

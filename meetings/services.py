@@ -22,7 +22,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from matching.actions import end_mentorship
 from matching.models import Mentorship
+from matching.services import MatchingError
 from meetings.models import (
     REMINDER_OFFSETS,
     ActionItem,
@@ -376,13 +378,11 @@ def close(
     feedback: str = "",
     thank_you: str = "",
 ) -> Closure:
-    mentorship = Mentorship.objects.select_for_update().get(pk=mentorship.pk)
-    if mentorship.status != Mentorship.Status.ACTIVE:
-        raise MeetingError("This mentorship is already closed.")
-    now = timezone.now()
-    mentorship.status = Mentorship.Status.CLOSED
-    mentorship.ended_at = now
-    mentorship.save(update_fields=["status", "ended_at"])
+    try:
+        mentorship = end_mentorship(mentorship=mentorship, by=actor, notify_people=False)
+    except MatchingError as error:
+        raise MeetingError("This mentorship is already closed.") from error
+    now = mentorship.ended_at
     goals = mentorship.goals.filter(status__in=[Goal.Status.OPEN, Goal.Status.IN_PROGRESS])
     goals.filter(pk__in=achieved).update(status=Goal.Status.ACHIEVED)
     goals.exclude(pk__in=achieved).update(status=Goal.Status.OPEN)

@@ -127,6 +127,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     # Due meeting reminders are rows, claimed every minute (meetings/services.py says why).
     "meetings-reminders": {"task": "meetings.tasks.send_due_reminders", "schedule": 60},
+    # Runs whose worker died are failed, lost invitations and intro emails sent (cohorts/tasks).
+    "cohorts-sweep": {"task": "cohorts.tasks.sweep", "schedule": 30},
     "meetings-nudges": {"task": "meetings.tasks.nudge_quiet_pairs", "schedule": 6 * 60 * 60},
     "meetings-digest": {
         "task": "meetings.tasks.weekly_digest",

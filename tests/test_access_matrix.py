@@ -107,7 +107,11 @@ MATRIX = {
     # everyone here, site staff included, gets 404. Staff may create cohorts.
     "cohorts:list": row(LOGIN, OK),
     "cohorts:create": row(LOGIN, NOT_FOUND, OK),
-    "cohorts:join": row(LOGIN, NOT_FOUND),  # a forged invitation token
+    "cohorts:join": row(NOT_FOUND, NOT_FOUND),  # a forged invitation token
+    "cohorts:decline": row(NOT_ALLOWED, NOT_ALLOWED),  # POST only, with the invitation's token
+    "cohorts:import-template": row(LOGIN, OK),  # the columns and example rows, no data
+    "cohorts:end-pair": row(LOGIN, NOT_FOUND),
+    "cohorts:resend": row(LOGIN, NOT_ALLOWED),  # POST only
     "cohorts:detail": row(LOGIN, NOT_FOUND),
     "cohorts:edit": row(LOGIN, NOT_FOUND),
     "cohorts:people": row(LOGIN, NOT_FOUND),
@@ -117,7 +121,7 @@ MATRIX = {
     "cohorts:review": row(LOGIN, NOT_FOUND),
     "cohorts:proposal-action": row(LOGIN, NOT_ALLOWED),  # POST only
     "cohorts:swap": row(LOGIN, NOT_ALLOWED),  # POST only
-    "cohorts:publish": row(LOGIN, NOT_ALLOWED),  # POST only
+    "cohorts:publish": row(LOGIN, NOT_FOUND),  # GET is the confirmation page
     "cohorts:export": row(LOGIN, NOT_FOUND),
     "cohorts:health": row(LOGIN, NOT_FOUND),
     # Meetings: a pair's space is for the two people in it (and, read-only, the admins of its
@@ -206,6 +210,7 @@ OBJECT_ARGS = {
     "matching:request-action": lambda o: {"pk": o["others_request"].pk, "action": "accept"},
     "matching:mentorship": lambda o: {"pk": o["others_mentorship"].pk},
     "cohorts:join": lambda o: {"token": "forged-token"},
+    "cohorts:decline": lambda o: {"token": "forged-token"},
     "meetings:unsubscribe": lambda o: {"token": "forged-token"},
     "meetings:pair": lambda o: {"pk": o["others_mentorship"].pk},
     "meetings:schedule": lambda o: {"pk": o["others_mentorship"].pk},
@@ -227,6 +232,11 @@ OBJECT_ARGS = {
         )
     },
     "cohorts:run-status": lambda o: {"slug": o["others_cohort"].slug, "pk": o["others_run"].pk},
+    "cohorts:publish": lambda o: {"slug": o["others_cohort"].slug, "pk": o["others_run"].pk},
+    "cohorts:end-pair": lambda o: {
+        "slug": o["others_cohort"].slug,
+        "pk": o["others_mentorship"].pk,
+    },
     "cohorts:proposal-action": lambda o: {
         "slug": o["others_cohort"].slug,
         "pk": o["others_proposal"].pk,

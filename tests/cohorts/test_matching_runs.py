@@ -121,7 +121,11 @@ def test_locked_pairs_survive_a_rerun_and_removed_ones_never_come_back(
     proposal.refresh_from_db()
     assert proposal.mentor == other_mentor
     signed_in.post(reverse("cohorts:proposal-action", args=[cohort.slug, proposal.pk, "lock"]))
-    assert PairRule.objects.get(cohort=cohort).kind == PairRule.Kind.LOCK
+    # The swap locked both new pairs, so that a re-run keeps what the admin chose.
+    assert (
+        list(PairRule.objects.filter(cohort=cohort).values_list("kind", flat=True))
+        == [PairRule.Kind.LOCK] * 2
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         second = run(signed_in, cohort)
@@ -140,15 +144,17 @@ def test_publishing_twice_makes_each_pair_and_its_intro_email_once(
     signed_in, cohort, people, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        run(signed_in, cohort)
-    url = reverse("cohorts:publish", args=[cohort.slug])
+        matched = run(signed_in, cohort)
+    url = reverse("cohorts:publish", args=[cohort.slug, matched.pk])
+    confirm = signed_in.get(url)
+    assert "2 new pairs will start, and 4 introduction emails will go out" in confirm.text
     with django_capture_on_commit_callbacks(execute=True):
         first = signed_in.post(url, follow=True)
     with django_capture_on_commit_callbacks(execute=True):
         second = signed_in.post(url, follow=True)
 
-    assert "Published 2 pairs." in first.text
-    assert "Every pair was already published" in second.text
+    assert "2 pairs published on" in first.text
+    assert "Every pair of this run is published already" in second.text
     assert Mentorship.objects.filter(source="cohort", status="active").count() == 2
     assert Placement.objects.filter(cohort=cohort).count() == 2
     assert Introduction.objects.count() == 2
@@ -204,7 +210,10 @@ def test_invitations_enrol_the_person_who_follows_the_link(
     client.force_login(stranger)
     assert client.get(path).status_code == 403
     client.force_login(newbie)
-    assert client.get(path).status_code == 302
+    page = client.get(path)
+    assert page.status_code == 200 and "Join January mentoring month" in page.text
+    assert not Enrollment.objects.filter(status="joined").exists()  # a GET changes nothing
+    assert client.post(path).status_code == 302
     enrollment = Enrollment.objects.get(email="newbie@example.org")
     assert enrollment.status == Enrollment.Status.JOINED and enrollment.user == newbie
     assert Profile.objects.get(user=newbie).is_mentee
@@ -217,5 +226,7 @@ def test_a_participant_never_sees_the_review_page(client, cohort, people):
     client.force_login(mentee0)
     for name in ("cohorts:review", "cohorts:detail", "cohorts:health", "cohorts:export"):
         assert client.get(reverse(name, args=[cohort.slug])).status_code == 404
-    assert client.post(reverse("cohorts:publish", args=[cohort.slug])).status_code == 404
+    other = MatchRun.objects.create(cohort=cohort, status=MatchRun.Status.DONE)
+    publish = reverse("cohorts:publish", args=[cohort.slug, other.pk])
+    assert client.post(publish).status_code == 404
     assert not Proposal.objects.exists()

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from matching import services, tasks
+from matching import actions, services, tasks
 from matching.models import Block, Introduction, MentorRequest, Mentorship
 from matching.services import MatchingError
 from profiles.models import Email, Goal
@@ -85,7 +85,7 @@ def test_accepting_creates_the_pair_and_withdraws_other_requests_for_the_same_go
     different_goal = send(mentee, third, goals=[other_goal])
 
     with django_capture_on_commit_callbacks(execute=True):
-        pair = services.accept(request.pk, mentor)
+        pair = actions.accept_request(request_id=request.pk, mentor=mentor)
 
     assert pair.status == Mentorship.Status.ACTIVE
     assert pair.source == Mentorship.Source.REQUEST
@@ -147,13 +147,14 @@ def test_withdraw(mentee, mentor):
     request = send(mentee, mentor)
     services.withdraw(request.pk, mentee)
     with pytest.raises(MatchingError, match="already withdrawn"):
-        services.accept(request.pk, mentor)
+        actions.accept_request(request_id=request.pk, mentor=mentor)
     assert not Mentorship.objects.exists()
 
 
 def test_the_intro_email_goes_out_once_even_when_the_task_runs_twice(mentee, mentor):
     request = send(mentee, mentor)
-    pair = services.accept(request.pk, mentor)  # no on_commit run: the task has not run yet
+    # No on_commit run: the task has not run yet.
+    pair = actions.accept_request(request_id=request.pk, mentor=mentor)
 
     assert tasks.introduce(pair.pk) is True
     assert tasks.introduce(pair.pk) is False

@@ -1,0 +1,191 @@
+"""Every pairing transition, and the only way to make each one (zulip-style actions).
+
+A mentorship starts through `start_mentorships`, whether a mentor accepted a request or a cohort
+was published; it ends through `end_mentorship`, whoever ends it. Each function is keyword-only,
+owns one transaction, checks the rules of `matching.eligibility` with the rows it depends on
+locked, and sends its side effects (emails, the engine's cache) only once that commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from matching import eligibility, notify
+from matching.eligibility import Problem
+from matching.loader import bump_version
+from matching.models import MentorRequest, Mentorship
+from matching.services import MatchingError
+from profiles.models import Cadence, Goal, User
+
+
+@dataclass(frozen=True)
+class NewPair:
+    mentee_id: int
+    mentor_id: int
+    goal_ids: tuple[int, ...] = ()
+    cadence: str = Cadence.BIWEEKLY
+    request_id: int | None = None
+
+
+@dataclass
+class Started:
+    """What `start_mentorships` did: the pairs it made, and those it refused with why."""
+
+    mentorships: list[Mentorship] = field(default_factory=list)
+    refused: dict[tuple[int, int], Problem] = field(default_factory=dict)
+
+
+def start_mentorships(
+    *,
+    pairs: Sequence[NewPair],
+    source: str,
+    capacity_overrides: Mapping[int, int] | None = None,
+    limit_per_mentee: int | None = None,
+    counted: QuerySet[Mentorship] | None = None,
+    introduce: bool = True,
+) -> Started:
+    """Make these pairs, set-based (a constant number of queries for any number of pairs).
+
+    Capacity, eligibility and (with `limit_per_mentee` and `counted`) a cohort's policy are
+    checked here, with the mentors' offer rows locked, so nothing that runs at the same time can
+    push a mentor over capacity. Pairs that break a rule are not made and are returned with why.
+    With `introduce`, each new pair gets the intro email once the transaction commits; callers
+    that send their own (cohorts) pass False."""
+    with transaction.atomic():
+        refused = eligibility.check_pairs(
+            [(p.mentee_id, p.mentor_id) for p in pairs],
+            lock=True,
+            capacity_overrides=capacity_overrides,
+            limit_per_mentee=limit_per_mentee,
+            counted=counted,
+        )
+        wanted = [p for p in pairs if (p.mentee_id, p.mentor_id) not in refused]
+        now = timezone.now()
+        mentorships = Mentorship.objects.bulk_create(
+            [
+                Mentorship(
+                    mentor_id=p.mentor_id,
+                    mentee_id=p.mentee_id,
+                    request_id=p.request_id,
+                    cadence=p.cadence,
+                    source=source,
+                    started_at=now,
+                )
+                for p in wanted
+            ],
+            batch_size=2000,
+        )
+        Mentorship.goals.through.objects.bulk_create(
+            [
+                Mentorship.goals.through(mentorship_id=m.pk, goal_id=goal)
+                for m, p in zip(mentorships, wanted, strict=True)
+                for goal in p.goal_ids
+            ],
+            batch_size=2000,
+        )
+        # Bulk writes send no signals: tell the engine its mentor features are stale.
+        transaction.on_commit(bump_version)
+        if introduce:
+            ids = [m.pk for m in mentorships]
+            transaction.on_commit(lambda: queue_introductions(ids))
+    return Started(mentorships, refused)
+
+
+def queue_introductions(mentorship_ids: Sequence[int], *, chunk: int = 200) -> None:
+    """Hand the intro emails to Celery in chunks. Losing this (a broker down at commit) loses
+    nothing: the sweeper (cohorts.tasks.sweep) introduces any pair still without one."""
+    from matching.tasks import introduce_many
+
+    for start in range(0, len(mentorship_ids), chunk):
+        introduce_many.delay(list(mentorship_ids[start : start + chunk]))
+
+
+def accept_request(*, request_id: int, mentor: User) -> Mentorship:
+    """The mentor takes the mentee on: the request is accepted, the pair starts, the mentee's
+    other open requests for the same goals are withdrawn. Refused with a MatchingError (and
+    nothing changed) when a rule says no."""
+    with transaction.atomic():
+        request = (
+            MentorRequest.objects.select_for_update(of=("self",))
+            .select_related("mentee", "mentor")
+            .filter(pk=request_id, mentor=mentor)
+            .first()
+        )
+        if request is None:
+            raise MentorRequest.DoesNotExist
+        if not request.is_open:
+            raise MatchingError(f"This request is already {request.get_status_display().lower()}.")
+        now = timezone.now()
+        request.status = MentorRequest.Status.ACCEPTED
+        request.answered_at = request.closed_at = now
+        request.save(update_fields=["status", "answered_at", "closed_at"])
+        goals = list(request.goals.all())
+        started = start_mentorships(
+            pairs=[
+                NewPair(
+                    mentee_id=request.mentee_id,
+                    mentor_id=mentor.pk,
+                    goal_ids=tuple(g.pk for g in goals),
+                    cadence=request.cadence,
+                    request_id=request.pk,
+                )
+            ],
+            source=Mentorship.Source.REQUEST,
+        )
+        if started.refused:
+            (problem,) = started.refused.values()
+            # Raising inside the transaction undoes the acceptance above.
+            raise MatchingError(
+                eligibility.message(problem, audience="mentor", mentee=request.mentee.name)
+            )
+        (mentorship,) = started.mentorships
+        Goal.objects.filter(pk__in=[g.pk for g in goals], status=Goal.Status.OPEN).update(
+            status=Goal.Status.IN_PROGRESS
+        )
+        # The mentee's other open requests for the same goals are no longer needed.
+        other_ids = list(
+            MentorRequest.objects.open()
+            .filter(mentee=request.mentee, goals__in=goals)
+            .exclude(pk=request.pk)
+            .values_list("pk", flat=True)
+            .distinct()
+        )
+        for other in MentorRequest.objects.select_for_update().filter(pk__in=other_ids):
+            other.status = MentorRequest.Status.WITHDRAWN
+            other.closed_at = now
+            other.save(update_fields=["status", "closed_at"])
+            notify.withdrawn_after_match(other)
+        notify.accepted(request)
+    return mentorship
+
+
+def end_mentorship(
+    *, mentorship: Mentorship, by: User, reason: str = "", notify_people: bool = True
+) -> Mentorship:
+    """End an active pair, by one of the two or by an admin of its cohort (the caller checks who
+    may). Goals the pair worked on and did not achieve open again; both people are told, with
+    the reason, unless the caller tells them itself (closing with a thank-you does)."""
+    with transaction.atomic():
+        mentorship = (
+            Mentorship.objects.select_for_update(of=("self",))
+            .select_related("mentor", "mentee")
+            .get(pk=mentorship.pk)
+        )
+        if mentorship.status != Mentorship.Status.ACTIVE:
+            raise MatchingError("This mentorship has already ended.")
+        mentorship.status = Mentorship.Status.CLOSED
+        mentorship.ended_at = timezone.now()
+        mentorship.ended_by = by
+        mentorship.end_reason = reason.strip()
+        mentorship.save(update_fields=["status", "ended_at", "ended_by", "end_reason"])
+        mentorship.goals.filter(status=Goal.Status.IN_PROGRESS).update(status=Goal.Status.OPEN)
+        if notify_people:
+            for person in (mentorship.mentee, mentorship.mentor):
+                notify.ended(mentorship, to=person, by=by)
+        transaction.on_commit(bump_version)
+    return mentorship
