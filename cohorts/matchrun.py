@@ -320,9 +320,13 @@ def heartbeat(run_id: int, field: str):
     def renew() -> None:
         try:
             while not stop.wait(HEARTBEAT):
-                MatchRun.objects.filter(pk=run_id, **{f"{field}__in": BUSY}).update(
-                    lease_until=timezone.now() + LEASE
-                )
+                try:
+                    MatchRun.objects.filter(pk=run_id, **{f"{field}__in": BUSY}).update(
+                        lease_until=timezone.now() + LEASE
+                    )
+                except DatabaseError:  # a lapsed lease is the sweeper's to handle
+                    logger.warning("could not renew the lease of run %s", run_id)
+                    connection.close()
         finally:
             connections.close_all()  # this thread's own connection
 

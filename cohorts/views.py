@@ -140,8 +140,8 @@ def import_people(request: HttpRequest, slug: str) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         cohort = cohort_for(request, slug)
-        form = ImportForm()
-        form.add_error("file", importer.too_large_message())
+        form = ImportForm(data={}, files={})
+        form.errors["file"] = form.error_class([importer.too_large_message()])
         context = {"cohort": cohort, "form": form, "preview": None, "token": ""}
         return TemplateResponse(request, "cohorts/import.html", context, status=413)
     return _import_people(request, slug)
@@ -480,7 +480,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
                 messages.success(request, f"Welcome to {enrollment.cohort.name}!")
                 return redirect("home")  # which sends a newcomer on to onboarding
             return _join_page(request, {**context, "form": form})
-        if enrollment.user is not None and not enrollment.user.has_usable_password():
+        if key and enrollment.user is not None:  # a sign-in link whose password is chosen
             return _join_page(request, {**context, "problem": "used"}, status=410)
         return redirect_to_login(request.get_full_path())
     if enrollment.email.lower() != request.user.email.lower():
