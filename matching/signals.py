@@ -1,11 +1,13 @@
-"""Mentor-side changes invalidate the mentor features every process keeps (loader.py)."""
+"""Mentor-side profile edits invalidate the mentor features every process keeps (loader.py).
+
+Pairs starting or ending (matching/actions.py), joining a cohort and imports bump the version
+themselves, once, on commit; saving a User (signing in, say) changes nothing matching reads."""
 
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import post_delete, post_save
 
 from matching.loader import bump_version
-from matching.models import Mentorship
-from profiles.models import Expertise, MentorOffer, Profile, Skill, User
+from profiles.models import Expertise, MentorOffer, Profile, Skill
 
 
 def _changed(sender, update_fields=None, **kwargs) -> None:
@@ -18,7 +20,6 @@ def _changed(sender, update_fields=None, **kwargs) -> None:
 
 
 def connect() -> None:
-    for model in (Profile, MentorOffer, Expertise, Mentorship, Skill, User):
+    for model in (Profile, MentorOffer, Expertise, Skill):
         post_save.connect(_changed, sender=model, dispatch_uid=f"matching-{model.__name__}-save")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"matching-{model.__name__}-del")
-    m2m_changed.connect(_changed, sender=Mentorship.goals.through, dispatch_uid="matching-goals")

@@ -343,3 +343,30 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read(signed_in, cohort
     assert response.status_code == 413
     assert "larger than 5 MB" in response.text
     assert not cohort.enrollments.exists()
+
+
+def test_no_one_but_the_cohorts_admins_can_post_to_its_actions(client, cohort, two_by_two):
+    run = run_now(cohort)
+    publish_now(run)
+    proposal = run.proposals.first()
+    enrollment = cohort.enrollments.first()
+    urls = [
+        reverse("cohorts:match", args=[cohort.slug]),
+        reverse("cohorts:publish", args=[cohort.slug, run.pk]),
+        reverse("cohorts:end-pair", args=[cohort.slug, proposal.mentorship_id]),
+        reverse("cohorts:resend", args=[cohort.slug, enrollment.pk]),
+        reverse("cohorts:swap", args=[cohort.slug]),
+        reverse("cohorts:proposal-action", args=[cohort.slug, proposal.pk, "remove"]),
+    ]
+    participant = proposal.mentee
+    other_admin = make_person("olga@example.org", name="Olga Other-Admin", staff=True)
+    Cohort.objects.create(name="Olga's", slug="olgas").admins.add(other_admin)
+    for person in (participant, other_admin):
+        client.force_login(person)
+        for url in urls:
+            response = client.post(url, {"reason": "x", "selected": [proposal.pk, proposal.pk]})
+            assert response.status_code == 404, (person, url)
+    client.logout()
+    for url in urls:
+        assert client.post(url).url.startswith("/accounts/login/"), url
+    assert Mentorship.objects.active().count() == 2
