@@ -20,38 +20,15 @@ from matching import actions
 from matching.models import Introduction, Mentorship
 from mentorship.celery import app as celery_app
 from profiles.models import User
+from tests.cohorts.conftest import enrol
 from tests.cohorts.test_importer import MENTEE, csv_of
 from tests.conftest import PASSWORD, make_person
 from tests.matching.conftest import make_mentee, make_mentor, send
 
 
-@pytest.fixture
-def admin(db):
-    return make_person("ada@example.org", name="Ada Admin")
-
-
-@pytest.fixture
-def cohort(admin):
-    cohort = Cohort.objects.create(name="January mentoring month", slug="january")
-    cohort.admins.add(admin)
-    return cohort
-
-
-@pytest.fixture
-def signed_in(client, admin):
-    client.force_login(admin)
-    return client
-
-
 @pytest.fixture(autouse=True)
 def _keep_bodies(settings):
     settings.EMAIL_KEEP_SENT_BODIES = True
-
-
-def enrol(cohort, user, role, status="joined"):
-    return Enrollment.objects.create(
-        cohort=cohort, email=user.email, user=user, role=role, status=status
-    )
 
 
 def link_in(message, marker="/cohorts/join/") -> str:

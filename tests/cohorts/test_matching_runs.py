@@ -14,26 +14,9 @@ from cohorts import services
 from cohorts.models import Cohort, Enrollment, MatchRun, PairRule, Placement, Proposal
 from matching.models import Introduction, Mentorship
 from profiles.models import Email, Profile
+from tests.cohorts.conftest import enrol
 from tests.conftest import make_person
 from tests.matching.conftest import make_mentee, make_mentor
-
-
-@pytest.fixture
-def admin(db):
-    return make_person("ada@example.org", name="Ada Admin")
-
-
-@pytest.fixture
-def cohort(admin):
-    cohort = Cohort.objects.create(name="January mentoring month", slug="january")
-    cohort.admins.add(admin)
-    return cohort
-
-
-def enrol(cohort, user, role):
-    return Enrollment.objects.create(
-        cohort=cohort, email=user.email, user=user, role=role, status="joined"
-    )
 
 
 @pytest.fixture
@@ -49,12 +32,6 @@ def people(cohort):
     for mentor in mentors:
         enrol(cohort, mentor, "mentor")
     return mentees, loner, mentors
-
-
-@pytest.fixture
-def signed_in(client, admin):
-    client.force_login(admin)
-    return client
 
 
 def run(client, cohort) -> MatchRun:
