@@ -482,7 +482,8 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
             return _join_page(request, {**context, "form": form})
         if key and enrollment.user is not None:  # a sign-in link whose password is chosen
             return _join_page(request, {**context, "problem": "used"}, status=410)
-        return redirect_to_login(request.get_full_path())
+        # Sign in (or sign up) first to join; declining needs no account.
+        return _join_page(request, {**context, "sign_in": True})
     if enrollment.email.lower() != request.user.email.lower():
         return _join_page(request, {"problem": "other", "invited": enrollment.email}, status=403)
     if request.method == "POST":

@@ -104,6 +104,21 @@ def test_declining_keeps_a_person_out_of_matching_and_resending_invites_again(
     assert enrollment.status == Enrollment.Status.INVITED and enrollment.invited_at
 
 
+def test_someone_without_an_account_can_decline_without_making_one(
+    cohort, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invite(cohort=cohort, emails=["nobody@example.org"], role="mentee")
+    path = link_in(mail.outbox[-1])
+    page = Client().get(path)
+    assert page.status_code == 200
+    assert "Sign in to join" in page.text and "Create my account" in page.text
+    assert "No thanks, decline" in page.text
+    Client().post(reverse("cohorts:decline", args=[path.split("/")[-2]]))
+    assert cohort.enrollments.get().status == Enrollment.Status.DECLINED
+    assert not User.objects.filter(email="nobody@example.org").exists()
+
+
 def test_only_people_who_joined_are_matched_unless_the_cohort_matches_everyone(cohort):
     joined, invited = make_mentee("a@example.org", "Ann"), make_mentee("b@example.org", "Ben")
     mentor = make_mentor("m@example.org", "Meg Mentor", capacity=3)
