@@ -18,7 +18,7 @@ from datetime import timedelta
 
 import numpy as np
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
-from django.db.models import Avg, Count, Q, Sum
+from django.db.models import Avg, Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from cohorts.models import (
@@ -567,12 +567,14 @@ def _publish_chunk(
             ],
             batch_size=2000,
         )
-        proposals = [
-            Proposal(pk=pk, mentorship=made[(mentee, mentor)])
-            for pk, mentee, mentor, _ in chunk
-            if (mentee, mentor) in made
-        ]
-        Proposal.objects.bulk_update(proposals, ["mentorship"], batch_size=2000)
+        # One UPDATE for the chunk (bulk_update would build a CASE of a thousand branches): each
+        # proposal takes the active mentorship of its pair, found by the pair's unique index.
+        pair = Mentorship.objects.active().filter(
+            mentee=OuterRef("mentee"), mentor=OuterRef("mentor")
+        )
+        Proposal.objects.filter(
+            pk__in=[pk for pk, mentee, mentor, _ in chunk if (mentee, mentor) in made]
+        ).update(mentorship=Subquery(pair.values("pk")[:1]))
         ids = [m.pk for m in started.mentorships]
         transaction.on_commit(lambda: queue_cohort_introductions(ids))
         refused = []

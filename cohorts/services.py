@@ -133,11 +133,11 @@ def send_due_invitations(*, cohort_id: int | None = None) -> int:
             )
             if not batch:
                 return sent
-            now = timezone.now()
             for enrollment in batch:
                 _queue_invitation(enrollment)
-                enrollment.invited_at = now
-            Enrollment.objects.bulk_update(batch, ["invited_at"])
+            Enrollment.objects.filter(pk__in=[e.pk for e in batch]).update(
+                invited_at=timezone.now()
+            )
             sent += len(batch)
 
 

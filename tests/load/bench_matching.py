@@ -14,7 +14,7 @@ from django.db import reset_queries, transaction
 from django.test.utils import override_settings
 from django.urls import reverse
 
-from matching import engine, loader, search
+from matching import eligibility, engine, loader, search
 from profiles.demo import DEMO_DOMAIN
 from profiles.models import Goal, User
 from tests.load.conftest import FULL
@@ -58,7 +58,7 @@ def test_rank_one_mentee_with_reasons(benchmark, seeded, seeded_mentee):
     explain the top 20 as the page does (shared free time in the mentee's own time included)."""
     mentors = loader.load_mentors()
     mentee = loader.load_mentees([seeded_mentee.pk], idf=mentors.idf)
-    excluded = loader.exclusions([seeded_mentee.pk])
+    excluded = eligibility.excluded_pairs([seeded_mentee.pk])
     policy = engine.Policy()
     assert len(mentors) == seeded["mentors"] and len(mentee) == 1
 
