@@ -158,7 +158,10 @@ def find(user: User, data: dict) -> Results:
         return Results(None, [], mentors, None)
     policy = policy_for(data.get("mode") or "", data.get("overlap"))
     scores = engine.score(mentee, mentors, policy, eligibility.excluded_pairs([user.pk]))
-    keep = np.ones(len(mentors), dtype=bool)
+    # Only the mentors this person may see (profiles' one visibility rule): a hidden profile is
+    # in no list and no search, as its page is a 404.
+    visible = Profile.objects.visible_to(user).filter(is_mentor=True).values_list("user_id")
+    keep = np.isin(mentors.user_ids, np.fromiter((pk for (pk,) in visible), dtype=np.int64))
     if data.get("skill"):
         columns, _ = loader.skill_columns()
         keep &= mentors.skills[:, columns[data["skill"].pk]] > 0

@@ -132,3 +132,21 @@ def test_request_lists_run_a_constant_number_of_queries(client, mentor):
     many, text = queries(client, reverse("matching:requests"))
     assert text.count("From X ") == 8
     assert many == few
+
+
+def test_a_hidden_mentor_is_in_no_list_and_no_search(signed_in_mentee):
+    shown = make_mentor("shown@example.org", "Shown Mentor")
+    hidden = make_mentor("hidden@example.org", "Hidden Mentor")
+    hidden.profile.visibility = "hidden"
+    hidden.profile.save()
+    url = reverse("matching:find")
+
+    listed = signed_in_mentee.get(url).text
+    searched = signed_in_mentee.get(url, {"q": "Hidden"}).text
+    fragment = signed_in_mentee.get(url, {"q": "Mentor"}, headers={"HX-Request": "true"}).text
+
+    assert shown.name in listed and "1 mentor fits your goals" in listed
+    for text in (listed, searched, fragment):
+        assert hidden.name not in text
+        assert reverse("matching:mentor", args=[hidden.pk]) not in text
+    assert signed_in_mentee.get(reverse("matching:mentor", args=[hidden.pk])).status_code == 404
