@@ -307,6 +307,8 @@ def swap(*, cohort: Cohort, first: Proposal, second: Proposal) -> None:
         raise CohortError("Unlock a pair before swapping it.")
     if first.mentor_id == second.mentor_id:
         raise CohortError("Both pairs have the same mentor: there is nothing to swap.")
+    if first.mentee_id == second.mentee_id:
+        raise CohortError("Both pairs have the same mentee: there is nothing to swap.")
     pairs = [(first.mentee_id, second.mentor_id), (second.mentee_id, first.mentor_id)]
     others = Proposal.objects.filter(run=first.run, mentee_id__in=[p[0] for p in pairs]).exclude(
         pk__in=[first.pk, second.pk]
@@ -337,15 +339,24 @@ def swap(*, cohort: Cohort, first: Proposal, second: Proposal) -> None:
 
 
 def end_pair(*, cohort: Cohort, mentorship: Mentorship, by: User, reason: str) -> None:
-    """A cohort admin ends one of the cohort's published pairs; both people are told why."""
+    """A cohort admin ends one of the cohort's published pairs; both people are told why, and the
+    cohort's runs never propose the two together again (each may be matched with someone else)."""
     if not reason.strip():
         raise CohortError("Say why the pair ends: both people will read it.")
     if not Placement.objects.filter(cohort=cohort, mentorship=mentorship).exists():
         raise CohortError("That pair is not one of this cohort's.")
-    try:
-        actions.end_mentorship(mentorship=mentorship, by=by, reason=reason)
-    except MatchingError as error:
-        raise CohortError(str(error)) from error
+    with transaction.atomic():
+        try:
+            actions.end_mentorship(mentorship=mentorship, by=by, reason=reason)
+        except MatchingError as error:
+            raise CohortError(str(error)) from error
+        # A lock on this pair would bring it back at the next run: the pair stays apart.
+        PairRule.objects.update_or_create(
+            cohort=cohort,
+            mentee_id=mentorship.mentee_id,
+            mentor_id=mentorship.mentor_id,
+            defaults={"kind": PairRule.Kind.FORBID},
+        )
 
 
 # --- Intro emails of published pairs -----------------------------------------------------------

@@ -388,7 +388,7 @@ def end_pair(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 f"Ended the pair of {mentorship.mentee.name} and {mentorship.mentor.name}; both "
-                "were told why. A re-run can match them again.",
+                "were told why. A re-run can match each of them with someone else.",
             )
             return redirect("cohorts:review", slug=slug)
     return TemplateResponse(

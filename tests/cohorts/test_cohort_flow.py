@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from cohorts import importer, matchrun, services
-from cohorts.models import Cohort, Enrollment, MatchRun, Placement
+from cohorts.models import Cohort, Enrollment, MatchRun, PairRule, Placement
 from matching import actions
 from matching.models import Introduction, Mentorship
 from mentorship.celery import app as celery_app
@@ -217,6 +217,7 @@ def test_an_admin_ends_a_published_pair_with_a_reason_both_read(
     with django_capture_on_commit_callbacks(execute=True):
         publish_now(run_now(cohort))
     pair = Mentorship.objects.active().first()
+    PairRule.objects.create(cohort=cohort, mentee=pair.mentee, mentor=pair.mentor, kind="lock")
     url = reverse("cohorts:end-pair", args=[cohort.slug, pair.pk])
     assert "End the pair of" in signed_in.get(url).text
     empty = signed_in.post(url, {"reason": "  "})
@@ -232,6 +233,9 @@ def test_an_admin_ends_a_published_pair_with_a_reason_both_read(
     assert sorted(m.to[0] for m in mail.outbox) == sorted([pair.mentee.email, pair.mentor.email])
     assert all("Schedules no longer fit." in m.body for m in mail.outbox)
     assert all("An admin of your mentoring program" in m.body for m in mail.outbox)
+    # Even a pair that was locked is not proposed again.
+    rerun = run_now(cohort)
+    assert not rerun.proposals.filter(mentee=pair.mentee, mentor=pair.mentor).exists()
 
 
 def test_publish_names_its_run_and_an_older_run_cannot_be_published(signed_in, cohort, two_by_two):
