@@ -160,8 +160,9 @@ def find(user: User, data: dict) -> Results:
     scores = engine.score(mentee, mentors, policy, eligibility.excluded_pairs([user.pk]))
     # Only the mentors this person may see (profiles' one visibility rule): a hidden profile is
     # in no list and no search, as its page is a 404.
-    visible = Profile.objects.visible_to(user).filter(is_mentor=True).values_list("user_id")
-    keep = np.isin(mentors.user_ids, np.fromiter((pk for (pk,) in visible), dtype=np.int64))
+    # (The few it hides are fetched, not the thousands it shows.)
+    hidden = Profile.objects.hidden_from(user).filter(is_mentor=True).values_list("user_id")
+    keep = ~np.isin(mentors.user_ids, np.array([pk for (pk,) in hidden], dtype=np.int64))
     if data.get("skill"):
         columns, _ = loader.skill_columns()
         keep &= mentors.skills[:, columns[data["skill"].pk]] > 0

@@ -193,12 +193,24 @@ class Skill(models.Model):
 
 
 class ProfileQuerySet(models.QuerySet["Profile"]):
+    @staticmethod
+    def _visible(user: User) -> models.Q:
+        """The one visibility rule: a person sees their own profile and those shown to everyone
+        signed in. "My cohorts only" widens this once cohorts exist; until then it means "only
+        me"."""
+        return models.Q(user=user) | models.Q(visibility=Visibility.ALL)
+
     def visible_to(self, user: User) -> ProfileQuerySet:
-        """Profiles this person may open: their own, and those shown to everyone signed in.
-        "My cohorts only" widens this once cohorts exist; until then it means "only me"."""
+        """Profiles this person may open."""
         if not user.is_authenticated:
             return self.none()
-        return self.filter(models.Q(user=user) | models.Q(visibility=Visibility.ALL))
+        return self.filter(self._visible(user))
+
+    def hidden_from(self, user: User) -> ProfileQuerySet:
+        """The complement of `visible_to`: what lists must leave out (usually few rows)."""
+        if not user.is_authenticated:
+            return self
+        return self.exclude(self._visible(user))
 
     def listed_for(self, user: User) -> ProfileQuerySet:
         return self.visible_to(user).filter(user__is_active=True).select_related("user")
