@@ -32,6 +32,7 @@ from cohorts.models import (
     Unmatched,
     queued_lease,
 )
+from cohorts.services import latest_run
 from matching import actions, assign, eligibility, engine, loader
 from matching.models import Mentorship
 from profiles.models import Goal, User
@@ -424,7 +425,7 @@ def publishable(run: MatchRun) -> str | None:
     """Why this run cannot be published now, or None."""
     if run.status != MatchRun.Status.DONE:
         return "This run has not finished: wait for it, or run matching again."
-    latest = run.cohort.runs.order_by("-created_at", "-pk").first()
+    latest = latest_run(run.cohort)
     if latest is not None and latest.pk != run.pk:
         return "A newer matching run exists: review that one and publish it instead."
     if run.busy:
@@ -592,14 +593,7 @@ def _publish_chunk(
     return len(made), refused
 
 
-def queue_cohort_introductions(mentorship_ids: list[int], *, chunk: int = 200) -> None:
-    """Hand the intro emails to Celery in chunks. A broker down at this moment loses nothing:
-    the sweeper introduces every published pair that has no introduction yet."""
-    from cohorts.tasks import introduce_placements
+def queue_cohort_introductions(mentorship_ids: list[int]) -> None:
+    from cohorts.tasks import introduce_placements  # the tasks module imports this one
 
-    for start in range(0, len(mentorship_ids), chunk):
-        try:
-            introduce_placements.delay(mentorship_ids[start : start + chunk])
-        except Exception:  # the broker is down: the sweeper sends them
-            logger.warning("intro emails of %s pairs left to the sweeper", len(mentorship_ids))
-            return
+    actions.queue_introductions(mentorship_ids, task=introduce_placements)

@@ -8,6 +8,7 @@ locked, and sends its side effects (emails, the engine's cache) only once that c
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +22,8 @@ from matching.loader import bump_version
 from matching.models import MentorRequest, Mentorship
 from matching.services import MatchingError
 from profiles.models import Cadence, Goal, User
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -96,13 +99,19 @@ def start_mentorships(
     return Started(mentorships, refused)
 
 
-def queue_introductions(mentorship_ids: Sequence[int], *, chunk: int = 200) -> None:
-    """Hand the intro emails to Celery in chunks. Losing this (a broker down at commit) loses
-    nothing: the sweeper (cohorts.tasks.sweep) introduces any pair still without one."""
-    from matching.tasks import introduce_many
+def queue_introductions(mentorship_ids: Sequence[int], *, task=None, chunk: int = 200) -> None:
+    """Hand the intro emails to Celery in chunks of `chunk` pairs, through `task` (by default
+    `introduce_many`; cohorts pass their own). A broker down at this moment loses nothing: the
+    sweeper (cohorts.tasks.sweep) introduces any pair still without one."""
+    if task is None:
+        from matching.tasks import introduce_many as task
 
     for start in range(0, len(mentorship_ids), chunk):
-        introduce_many.delay(list(mentorship_ids[start : start + chunk]))
+        try:
+            task.delay(list(mentorship_ids[start : start + chunk]))
+        except Exception:  # the broker is down: the sweeper sends them
+            logger.warning("intro emails of %s pairs left to the sweeper", len(mentorship_ids))
+            return
 
 
 def accept_request(*, request_id: int, mentor: User) -> Mentorship:

@@ -23,6 +23,7 @@ import pytest
 from django.core.management import call_command
 from django.db import reset_queries, transaction
 from django.test.utils import override_settings
+from django.utils import timezone
 
 from cohorts import matchrun
 from cohorts.models import Cohort, Enrollment, MatchRun
@@ -165,6 +166,26 @@ def test_optimum_against_greedy(benchmark):
         assert len(np.unique(result.rows)) == len(result.rows)
 
 
+def demo_enrollments(cohort: Cohort) -> list[Enrollment]:
+    """Every seeded person in the cohort (unsaved), joined, as mentor or mentee by profile."""
+    people = (
+        Profile.objects.filter(user__email__endswith=f"@{DEMO_DOMAIN}")
+        .order_by("user_id")
+        .values_list("user_id", "user__email", "is_mentor")
+    )
+    return [
+        Enrollment(
+            cohort=cohort,
+            email=email,
+            user_id=user_id,
+            role=Enrollment.Role.MENTOR if is_mentor else Enrollment.Role.MENTEE,
+            status=Enrollment.Status.JOINED,
+            joined_at=timezone.now(),
+        )
+        for user_id, email, is_mentor in people
+    ]
+
+
 # B. A cohort from PostgreSQL to saved proposals.
 
 
@@ -179,21 +200,7 @@ def cohort(django_db_setup, django_db_blocker):
             call_command("seed_demo", mentors=MENTORS, mentees=MENTEES, seed=1, stdout=StringIO())
         reset_queries()  # DEBUG kept every query's SQL
         cohort = Cohort.objects.create(name="Benchmark cohort", slug="benchmark-cohort")
-        people = (
-            Profile.objects.filter(user__email__endswith=f"@{DEMO_DOMAIN}")
-            .order_by("user_id")
-            .values_list("user_id", "user__email", "is_mentor")
-        )
-        enrollments = [
-            Enrollment(
-                cohort=cohort,
-                email=email,
-                user_id=user_id,
-                role=Enrollment.Role.MENTOR if is_mentor else Enrollment.Role.MENTEE,
-                status=Enrollment.Status.JOINED,
-            )
-            for user_id, email, is_mentor in people
-        ]
+        enrollments = demo_enrollments(cohort)
         mentors = [e for e in enrollments if e.role == Enrollment.Role.MENTOR]
         for index, enrollment in enumerate(mentors):
             enrollment.capacity_override = 1 + index % 5  # 1, 2, 3, 4, 5, 1, ...: 3 on average

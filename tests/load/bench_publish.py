@@ -38,17 +38,19 @@ from django.utils import timezone
 
 from cohorts import matchrun
 from cohorts.models import Cohort, Enrollment, MatchRun, Placement, Proposal
+from matching import actions
 from matching.models import Introduction, Mentorship
 from mentorship.celery import app as celery_app
-from profiles.demo import DEMO_DOMAIN, seed_people
+from profiles.demo import seed_people
 from profiles.models import Email, Goal, MentorOffer, Profile
+from tests.load.bench_cohort import demo_enrollments
 from tests.load.conftest import FULL
 
 MENTORS, MENTEES = (2000, 10000) if FULL else (15, 60)
 TARGET_SECONDS = 15  # for the full cohort
 TINY_CHUNK = 20  # pairs per transaction at the tiny size, so that it publishes in several
 # Pairs per intro-email message: the default of the function that queues them.
-INTRO_CHUNK = inspect.signature(matchrun.queue_cohort_introductions).parameters["chunk"].default
+INTRO_CHUNK = inspect.signature(actions.queue_introductions).parameters["chunk"].default
 INTRO_TASK = "cohorts.tasks.introduce_placements"
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -100,22 +102,7 @@ def seed_run() -> tuple[Cohort, MatchRun, dict[int, int]]:
     a finished run proposing a pair for every place. Returns the capacity of each mentor."""
     seed_people(mentors=MENTORS, mentees=MENTEES, seed=1)
     cohort = Cohort.objects.create(name="Publish benchmark", slug="publish-benchmark")
-    people = (
-        Profile.objects.filter(user__email__endswith=f"@{DEMO_DOMAIN}")
-        .order_by("user_id")
-        .values_list("user_id", "user__email", "is_mentor")
-    )
-    enrollments = [
-        Enrollment(
-            cohort=cohort,
-            email=email,
-            user_id=user_id,
-            role=Enrollment.Role.MENTOR if is_mentor else Enrollment.Role.MENTEE,
-            status=Enrollment.Status.JOINED,
-            joined_at=timezone.now(),
-        )
-        for user_id, email, is_mentor in people
-    ]
+    enrollments = demo_enrollments(cohort)
     mentors = [e for e in enrollments if e.role == Enrollment.Role.MENTOR]
     for index, enrollment in enumerate(mentors):
         enrollment.capacity_override = capacity(index)
