@@ -363,8 +363,9 @@ def end_pair(*, cohort: Cohort, mentorship: Mentorship, by: User, reason: str) -
 
 
 def introduce_placements(mentorship_ids: Iterable[int]) -> int:
-    """Introduce each published pair once, as its program's match: the program's name, the
-    reasons it was proposed with, and a one-time sign-in link for whoever has no password yet."""
+    """Introduce each pair once; a published pair as its program's match: the program's name,
+    the reasons it was proposed with, and a one-time sign-in link for whoever has no password
+    yet."""
     sent = 0
     for mentorship_id in mentorship_ids:
         sent += introduce_once(mentorship_id, program=_program_context)
@@ -391,17 +392,22 @@ def _program_context(mentorship: Mentorship) -> dict:
 
 
 INTRO_GRACE = timedelta(minutes=2)
+INTRO_WINDOW = timedelta(days=7)  # older pairs without one were made without, on purpose (demo)
 
 
 def introduce_forgotten(*, limit: int = 1000) -> int:
-    """Published pairs still active with no introduction a while after they started: their
-    task was lost (a broker down at commit, a worker killed). Introduce them now."""
+    """Active pairs, from requests or cohorts, with no introduction a while after they started:
+    their task was lost (a broker down at commit, a worker killed). Introduce them now, a
+    cohort's pair as its program's match."""
+    now = timezone.now()
     due = list(
-        Placement.objects.filter(
-            mentorship__status=Mentorship.Status.ACTIVE,
-            mentorship__introduction__isnull=True,
-            mentorship__started_at__lt=timezone.now() - INTRO_GRACE,
-        ).values_list("mentorship_id", flat=True)[:limit]
+        Mentorship.objects.active()
+        .filter(
+            introduction__isnull=True,
+            started_at__lt=now - INTRO_GRACE,
+            started_at__gte=now - INTRO_WINDOW,
+        )
+        .values_list("pk", flat=True)[:limit]
     )
     return introduce_placements(due)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -13,6 +14,7 @@ from django.core.management import call_command
 from django.db import IntegrityError
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from cohorts import importer, matchrun, services
 from cohorts.models import Cohort, Enrollment, MatchRun, PairRule, Placement
@@ -366,3 +368,31 @@ def test_no_one_but_the_cohorts_admins_can_post_to_its_actions(client, cohort, t
     for url in urls:
         assert client.post(url).url.startswith("/accounts/login/"), url
     assert Mentorship.objects.active().count() == 2
+
+
+def test_the_sweeper_introduces_a_pair_whose_intro_task_was_lost_whatever_its_source(
+    cohort, two_by_two
+):
+    mentees, mentors = two_by_two
+    outsider = make_mentee("out@example.org", "Out Sider")
+    # No on-commit callbacks run: the intro tasks are "lost", as with a broker down at commit.
+    by_request = actions.accept_request(request_id=send(outsider, mentors[0]).pk, mentor=mentors[0])
+    publish_now(run_now(cohort))
+    old = actions.start_mentorships(
+        pairs=[actions.NewPair(mentee_id=mentees[2].pk, mentor_id=mentors[1].pk)],
+        source="request",
+        introduce=False,
+    )
+    assert not Introduction.objects.exists()
+    Mentorship.objects.update(started_at=timezone.now() - timedelta(minutes=5))
+    Mentorship.objects.filter(pk__in=[m.pk for m in old.mentorships]).update(
+        started_at=timezone.now() - timedelta(days=30)
+    )
+
+    sent = services.introduce_forgotten()
+
+    introduced = set(Introduction.objects.values_list("mentorship", flat=True))
+    assert by_request.pk in introduced
+    assert not introduced & {m.pk for m in old.mentorships}  # older pairs are left alone
+    assert sent == len(introduced) == Mentorship.objects.active().count() - len(old.mentorships)
+    assert services.introduce_forgotten() == 0  # once
