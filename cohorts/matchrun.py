@@ -102,7 +102,7 @@ def compute(
     started = time.perf_counter()
     progress(2, "Loading people")
     mentee_ids, mentor_ids, overrides = participants(cohort)
-    mentors = loader.load_mentors(mentor_ids, capacity_overrides=overrides)
+    mentors = loader.load_mentors(mentor_ids, capacity_overrides=overrides, idf=loader.site_idf())
     mentees = loader.load_mentees(mentee_ids, idf=mentors.idf)
     policy = cohort.policy()
     rules = list(cohort.rules.values_list("mentee_id", "mentor_id", "kind"))
@@ -192,10 +192,10 @@ def why_unmatched(row, mentees, diagnosis: Diagnosis, policy, cohort) -> str:
 
 
 def _pair_reasons(outcome: Outcome, row: int, col: int, policy) -> tuple[float, list[str]]:
-    _, reasons = engine.explain_pair(
+    scores, reasons = engine.explain_pair(
         outcome.mentees.take([row]), outcome.mentors.take([col]), policy
     )
-    return engine.weighted(reasons), [r.sentence for r in engine.top_reasons(reasons)]
+    return float(scores.score[0, 0]), [r.sentence for r in engine.top_reasons(reasons)]
 
 
 def _carried(cohort: Cohort, run: MatchRun) -> list[Proposal]:

@@ -262,7 +262,7 @@ def rescore(cohort: Cohort, mentee_id: int, mentor_id: int) -> tuple[float, list
     """A pair's score and reasons under the cohort's policy, or why it cannot be made. Whether
     it may be made is the engine's `allowed`, with the exclusions of `matching.eligibility`."""
     policy = cohort.policy()
-    mentors = loader.load_mentors([mentor_id])
+    mentors = loader.load_mentors([mentor_id], idf=loader.site_idf())
     mentees = loader.load_mentees([mentee_id], idf=mentors.idf)
     if not len(mentors) or not len(mentees):
         return 0.0, [], "That person is no longer in the cohort."
@@ -272,7 +272,7 @@ def rescore(cohort: Cohort, mentee_id: int, mentor_id: int) -> tuple[float, list
         return 0.0, [], "You removed this pair earlier; it stays out of this cohort."
     excluded = eligibility.excluded_pairs([mentee_id])
     scores, reasons = engine.explain_pair(mentees, mentors, policy, excluded)
-    value = engine.weighted(reasons)
+    value = float(scores.score[0, 0])
     sentences = [r.sentence for r in engine.top_reasons(reasons)]
     if scores.allowed[0, 0]:
         return round(value, 4), sentences, None

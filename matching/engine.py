@@ -1,12 +1,17 @@
 """The scoring engine: plain arrays in, a score matrix and reasons out. No ORM here.
 
 `matching/loader.py` turns profiles into `Features` (one row per person, aligned arrays); `score`
-turns a block of mentees x mentors into component matrices and a weighted score with NumPy, with
-no per-pair Python loop; `explain` turns one pair's components into sentences.
+turns a block of mentees x mentors into component matrices and a score with NumPy, with no
+per-pair Python loop; `explain` turns one pair's components into sentences.
 
-Every component is in 0..1; the score is their weighted mean, so it is in 0..1 too. A pair that
-breaks a hard constraint is not scored low, it is excluded (`Scores.allowed` is False) and never
-ranked.
+Expertise comes first. Every component is in 0..1. The fit (the goals' skills at the mentor's
+level, related skills in part, and the words of the goals) is multiplied by how well the rest
+suits (time, language, format, experience, organisation, room): their weighted mean can take off
+at most their share of the weights, so they order mentors of similar expertise and never lift an
+irrelevant one over a relevant one. When the goals name skills, the result is placed in a band:
+a mentor who holds one of those skills scores 35-100, one who holds only related skills 15-35,
+one with neither under 15. A pair that breaks a hard constraint keeps its score but is excluded
+(`Scores.allowed` is False) and never ranked.
 """
 
 from __future__ import annotations
@@ -51,14 +56,24 @@ LABELS = {
 }
 
 DEFAULT_WEIGHTS: Mapping[Component, float] = {
-    Component.FIT: 0.40,
+    Component.FIT: 0.50,
     Component.AVAILABILITY: 0.20,
-    Component.LANGUAGE: 0.10,
+    Component.LANGUAGE: 0.05,
     Component.FORMAT: 0.10,
     Component.SENIORITY: 0.10,
-    Component.ORGANISATION: 0.10,
-    Component.LOAD: 0.10,
+    Component.ORGANISATION: 0.05,
+    Component.LOAD: 0.05,
 }
+
+# Fit, when the goals name skills: this share is the skills (each wanted skill counts the
+# mentor's level / 5, a related skill of theirs in part), the rest the words of the goals.
+SKILL_SHARE = 0.85
+RELATED_CREDIT = 0.5  # a skill the taxonomy relates to the wanted one
+SAME_CATEGORY_CREDIT = 0.2  # a skill of the same category
+# The bands of the score when the goals name skills: (floor, width) by what the mentor holds.
+HOLDS_A_SKILL = (0.35, 0.65)
+HOLDS_A_RELATED_SKILL = (0.15, 0.20)
+HOLDS_NONE = (0.0, 0.15)
 
 
 class Mode(StrEnum):
@@ -101,18 +116,24 @@ STOP_WORDS = frozenset(
     great lot new make making work working year years don know start started feel thing things
     someone next first""".split()  # noqa: SIM905
 )
-TOKEN = re.compile(r"[a-z0-9][a-z0-9+#.]*[a-z0-9+#]|[a-z0-9]")
+TOKEN = re.compile(r"[a-z0-9][a-z0-9+#.\-]*[a-z0-9+#]|[a-z0-9]", re.IGNORECASE)
 
 
 def tokens(text: str) -> list[str]:
     """Lower-case words of three or more letters, stop words dropped, plural s trimmed."""
+    return [token for token, _ in spelled(text)]
+
+
+def spelled(text: str) -> list[tuple[str, str]]:
+    """`tokens` with each word as it was written ("kubernete", "Kubernetes"), for reasons."""
     words = []
-    for word in TOKEN.findall(text.lower()):
+    for written in TOKEN.findall(text):
+        word = written.lower()
         if len(word) < 3 or word in STOP_WORDS:
             continue
         if word.endswith("s") and not word.endswith("ss") and len(word) > 4:
             word = word[:-1]
-        words.append(word)
+        words.append((word, written))
     return words
 
 
@@ -152,8 +173,9 @@ class Features:
     names: list[str]
     timezones: list[str]
     skills: np.ndarray  # float32 (n, S): mentee 1 = wanted; mentor level / 5
+    reach: np.ndarray  # float32 (n, S), mentors: credit per skill, related ones in part
     text: np.ndarray  # float32 (n, TEXT_DIMENSIONS), L2-normalised
-    words: list[frozenset[str]]  # the tokens behind `text`, for explanations
+    words: list[dict[str, str]]  # the tokens behind `text`, each as first written
     slots: np.ndarray  # float32 (n, SLOTS_PER_WEEK): 1 = free that UTC half-hour
     languages: np.ndarray  # float32 (n, L): 1 = speaks it
     primary_language: np.ndarray  # int (n,): column of the first language, -1 for none
@@ -173,6 +195,9 @@ class Features:
     skill_names: Sequence[str] = ()  # column -> name, shared by both sides
     language_names: Sequence[str] = ()  # column -> name, shared by both sides
     idf: np.ndarray | None = None
+    # (S, S): the credit a skill (column) gives towards a wanted one (row): 1 for itself, less
+    # for a related one or one of the same category.
+    relation: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.user_ids)
@@ -186,7 +211,7 @@ class Features:
         rows = np.asarray(rows, dtype=np.int64)
         picked = {}
         for name, value in self.__dict__.items():
-            if isinstance(value, np.ndarray) and name != "idf":
+            if isinstance(value, np.ndarray) and name not in ("idf", "relation"):
                 picked[name] = value[rows]
             elif isinstance(value, list):
                 picked[name] = [value[i] for i in rows]
@@ -286,20 +311,24 @@ def score(
     m, n = len(mentees), len(mentors)
     f32 = np.float32
 
-    # fit = where(has_skills, 0.75 * skill_fit + 0.25 * text_fit, text_fit): the wanted skills
-    # at the mentor's level and the goal text, or the text alone when the goals name no skill.
+    # fit = where(has_skills, SKILL_SHARE * reach + (1 - SKILL_SHARE) * text, text): the mean
+    # credit of the wanted skills (level / 5, related skills in part) and the words of the goals;
+    # the words alone when the goals name no skill.
     fit = mentees.text @ mentors.text.T
     wanted = mentees.skills.sum(axis=1)
     has_skills = wanted > 0
+    direct = reach = None
     if has_skills.any():
-        skill_fit = mentees.skills @ mentors.skills.T
-        skill_fit /= np.maximum(wanted, 1)[:, None]
-        skill_fit *= f32(0.75)
+        reach = mentees.skills @ mentors.reach.T
+        reach /= np.maximum(wanted, 1)[:, None]
+        # Whether the mentor holds a wanted skill itself (levels are 1..5, so any is > 0).
+        direct = (mentees.skills @ mentors.skills.T) > 0
         text_only = np.flatnonzero(~has_skills)
         text_rows = fit[text_only]
-        fit *= f32(0.25)
-        fit += skill_fit
-        del skill_fit
+        fit *= f32(1 - SKILL_SHARE)
+        reach_part = reach * f32(SKILL_SHARE)
+        fit += reach_part
+        del reach_part
         fit[text_only] = text_rows
     np.clip(fit, 0, 1, out=fit)
 
@@ -363,14 +392,16 @@ def score(
         Component.ORGANISATION: organisation,
         Component.LOAD: load,
     }
-    # combined = sum of f32(weight / total) * component, in the order of the weights.
-    total = sum(weights.values())
+    # rest = the weighted mean of the other components; suits = (w_fit + w_rest * rest) /
+    # (w_fit + w_rest): they take off at most their share. quality = fit * suits.
+    w_fit = weights[Component.FIT]
+    w_rest = sum(w for c, w in weights.items() if c != Component.FIT)
     combined = np.zeros((m, n), dtype=f32)
     scratch = None
     for component, weight in weights.items():
-        if not weight:
+        if not weight or component == Component.FIT:
             continue
-        share = f32(weight / total)
+        share = f32(weight / (w_fit + w_rest))
         if component == Component.LOAD:
             combined += share * load_row
             continue
@@ -379,14 +410,48 @@ def score(
         np.multiply(components[component], share, out=scratch)
         combined += scratch
     del scratch
+    combined += f32(w_fit / (w_fit + w_rest))
+    combined *= fit
+    np.clip(combined, 0, 1, out=combined)
+    if direct is not None:
+        _band(combined, reach > 0, direct, has_skills)
 
     allowed = hard_constraints(mentees, mentors, policy, excluded, shared_language=shared_language)
     del shared_language
     if policy.min_overlap_hours > 0:
         allowed &= overlap_hours >= policy.min_overlap_hours
-    np.clip(combined, 0, 1, out=combined)
-    np.copyto(combined, f32(0.0), where=~allowed)
     return Scores(combined, allowed, components, overlap_hours, weights)
+
+
+def _band(quality: np.ndarray, related: np.ndarray, holds: np.ndarray, has_skills) -> None:
+    """Place each pair's quality (in place) in the band of what the mentor holds of the wanted
+    skills: one of them, only related ones, or neither. Rows whose goals name no skill keep it."""
+    f32 = np.float32
+    for (floor, width), where in (
+        (HOLDS_A_SKILL, holds),
+        (HOLDS_A_RELATED_SKILL, related & ~holds),
+        (HOLDS_NONE, ~related),
+    ):
+        where = where & has_skills[:, None]
+        np.copyto(quality, f32(floor) + f32(width) * quality, where=where)
+
+
+def banded(quality: float, *, has_skills: bool, related: bool, holds: bool) -> float:
+    """`_band` for one pair, in plain Python."""
+    if not has_skills:
+        return quality
+    floor, width = HOLDS_A_SKILL if holds else HOLDS_A_RELATED_SKILL if related else HOLDS_NONE
+    return floor + width * quality
+
+
+def reach_of(skills: np.ndarray, relation: np.ndarray) -> np.ndarray:
+    """Per mentor and skill, the best credit the mentor's own skills give it: the largest
+    relation[skill, held] * level(held) / 5 over the skills held."""
+    reach = np.zeros_like(skills)
+    for held in np.flatnonzero(skills.any(axis=0)):
+        rows = np.flatnonzero(skills[:, held])
+        reach[rows] = np.maximum(reach[rows], np.outer(skills[rows, held], relation[:, held]))
+    return reach
 
 
 def rank(scores: Scores, row: int, *, limit: int | None = None, mentor_ids=None) -> np.ndarray:
@@ -407,13 +472,21 @@ def score_one_by_one(mentees: Features, mentors: Features, policy: Policy = Poli
     (tests/matching)."""
     weights = policy.active_weights()
     total = sum(weights.values())
+    rest = [c for c in weights if c != Component.FIT]
     result = np.zeros((len(mentees), len(mentors)), dtype=np.float64)
     for i in range(len(mentees)):
+        wanted = [k for k, v in enumerate(mentees.skills[i]) if v > 0]
         for j in range(len(mentors)):
             values = pair_components(mentees, i, mentors, j, policy)
             if values is None:
                 continue
-            result[i, j] = sum(weights[c] * values[c] for c in weights) / total
+            suits = (weights[Component.FIT] + sum(weights[c] * values[c] for c in rest)) / total
+            result[i, j] = banded(
+                values[Component.FIT] * suits,
+                has_skills=bool(wanted),
+                related=any(mentors.reach[j, k] > 0 for k in wanted),
+                holds=any(mentors.skills[j, k] > 0 for k in wanted),
+            )
     return result
 
 
@@ -433,11 +506,13 @@ def pair_components(
         return None
     want = mentees.skills[i]
     wanted = sum(1 for v in want if v > 0)
-    skill_fit = sum(float(a) * float(b) for a, b in zip(want, mentors.skills[j], strict=True))
+    skill_fit = sum(float(a) * float(b) for a, b in zip(want, mentors.reach[j], strict=True))
     text_fit = sum(
         float(a) * float(b) for a, b in zip(mentees.text[i], mentors.text[j], strict=True)
     )
-    fit = 0.75 * skill_fit / wanted + 0.25 * text_fit if wanted else text_fit
+    fit = text_fit
+    if wanted:
+        fit = SKILL_SHARE * skill_fit / wanted + (1 - SKILL_SHARE) * text_fit
     free = sum(1 for a, b in zip(mentees.slots[i], mentors.slots[j], strict=True) if a and b)
     hours = free / 2
     if hours < policy.min_overlap_hours:
@@ -524,13 +599,15 @@ def explain(
     policy: Policy = Policy(),
     *,
     local_free: Sequence[str] = (),
+    audience: str = "mentee",
 ) -> list[Reason]:
-    """Every component of one pair as a sentence addressed to the mentee, strongest first.
-    `local_free` is an optional description of the shared slots in the mentee's own time."""
+    """Every component of one pair as a sentence, the goals and expertise first, then the rest
+    strongest first. Addressed to the mentee, or with audience="mentor" to the mentor deciding on
+    a request. `local_free` describes the shared slots in the reader's own time."""
     weights = scores.weights
     total = sum(weights.values())
     c = {k: float(v[row, col]) for k, v in scores.components.items()}
-    name = mentors.names[col].split(" ")[0] or "This mentor"
+    for_mentor = audience == "mentor"
     reasons: list[Reason] = []
 
     def add(component: Component, sentence: str) -> None:
@@ -538,26 +615,7 @@ def explain(
             Reason(component, LABELS[component], c[component], weights[component] / total, sentence)
         )
 
-    wanted = np.flatnonzero(mentees.skills[row] > 0)
-    known = [k for k in wanted if mentors.skills[col, k] > 0]
-    names = mentees.skill_names
-    if known:
-        strongest = sorted(known, key=lambda k: -mentors.skills[col, k])
-        shown = [f"{names[k]} ({round(mentors.skills[col, k] * 5)}/5)" for k in strongest[:3]]
-        sentence = f"Knows {len(known)} of the {len(wanted)} skills in your goals: {_list(shown)}."
-    elif len(wanted):
-        sentence = "Knows none of the skills in your goals"
-    else:
-        sentence = "Your goals name no skills yet"
-    common = sorted(mentees.words[row] & mentors.words[col])
-    if common:
-        joiner = " " if sentence.endswith(".") else "; "
-        sentence = sentence.rstrip(".") if joiner == "; " else sentence
-        sentence += f"{joiner}{name}'s profile also mentions {_list(common[:3])}."
-    elif not sentence.endswith("."):
-        sentence += "."
-    add(Component.FIT, sentence)
-
+    add(Component.FIT, fit_sentence(row, col, mentees, mentors, audience=audience))
     hours = float(scores.overlap_hours[row, col])
     if hours:
         when = f" ({_list(local_free[:3])}, your time)" if local_free else ""
@@ -576,23 +634,39 @@ def explain(
         CADENCE_WORDS[f] for k, f in enumerate(CADENCES) if mentors.cadences[col, k]
     ]
     if c[Component.FORMAT] >= 0.999:
-        add(Component.FORMAT, "Offers the format and rhythm you asked for.")
-    else:
         add(
             Component.FORMAT,
-            f"Offers {_list(offered_formats) or 'any format'}, "
-            f"{_list(offered_cadences) or 'at any rhythm'}.",
+            "You offer the format and rhythm they asked for."
+            if for_mentor
+            else "Offers the format and rhythm you asked for.",
         )
+    else:
+        wanted_formats = [FORMAT_WORDS[f] for k, f in enumerate(FORMATS) if mentees.formats[row, k]]
+        wanted_cadences = [
+            CADENCE_WORDS[f] for k, f in enumerate(CADENCES) if mentees.cadences[row, k]
+        ]
+        if for_mentor:
+            sentence = (
+                f"They asked for {_list(wanted_formats) or 'any format'}, "
+                f"{_list(wanted_cadences) or 'at any rhythm'}."
+            )
+        else:
+            sentence = (
+                f"Offers {_list(offered_formats) or 'any format'}, "
+                f"{_list(offered_cadences) or 'at any rhythm'}."
+            )
+        add(Component.FORMAT, sentence)
 
     gap = float(mentors.years[col] - mentees.years[row])
+    whose, than = ("You have", " than them") if for_mentor else ("Has", "")
     if policy.mode == Mode.PEER:
         add(Component.SENIORITY, f"A peer: {abs(gap):g} years' difference in experience.")
     elif gap > 0:
-        add(Component.SENIORITY, f"{_plural(gap, 'year')} more experience than you.")
+        add(Component.SENIORITY, f"{whose} {_plural(gap, 'year')} more experience{than}.")
     elif gap == 0:
-        add(Component.SENIORITY, "As much experience as you.")
+        add(Component.SENIORITY, "As much experience as each other.")
     else:
-        add(Component.SENIORITY, f"{_plural(-gap, 'year')} less experience than you.")
+        add(Component.SENIORITY, f"{whose} {_plural(-gap, 'year')} less experience{than}.")
 
     if weights[Component.ORGANISATION]:
         org = mentors.organisation[col]
@@ -608,11 +682,96 @@ def explain(
     room = int(mentors.capacity[col] - mentors.active[col])
     add(
         Component.LOAD,
-        f"Has room for {_plural(room, 'more mentee')} "
+        f"{'You have' if for_mentor else 'Has'} room for {_plural(room, 'more mentee')} "
         f"(of {int(mentors.capacity[col])}), {int(mentors.hours_per_month[col])} h a month.",
     )
-    reasons.sort(key=lambda r: (-r.contribution, r.component))
-    return reasons
+    fit, rest = reasons[0], reasons[1:]
+    rest.sort(key=lambda r: (-r.contribution, r.component))
+    return [fit, *rest]
+
+
+def fit_sentence(
+    row: int, col: int, mentees: Features, mentors: Features, *, audience: str = "mentee"
+) -> str:
+    """The goals and expertise of one pair in words: the skills the mentor holds of those the
+    goals name (with their level), related skills they hold, then words both profiles use."""
+    for_mentor = audience == "mentor"
+    names = mentees.skill_names
+    wanted = [int(k) for k in np.flatnonzero(mentees.skills[row] > 0)]
+    held = sorted(
+        (k for k in wanted if mentors.skills[col, k] > 0), key=lambda k: -mentors.skills[col, k]
+    )
+    related = {} if mentors.relation is None else _related_held(wanted, held, mentors, col)
+
+    def level(k: int) -> str:
+        return f"{names[k]} ({round(float(mentors.skills[col, k]) * 5)}/5)"
+
+    skills = _list([names[k] for k in wanted])
+    if for_mentor:
+        knows, yours = "you know", "their goals"
+        opening = f"Wants {skills}; " if wanted else ""
+    else:
+        knows, yours = "Knows", "your goals"
+        opening = ""
+    parts = []
+    if held:
+        if len(wanted) == 1:
+            count = "the skill"
+        elif len(held) == len(wanted):
+            count = "both skills" if len(wanted) == 2 else f"all {len(wanted)} skills"
+        else:
+            count = f"{len(held)} of the {len(wanted)} skills"
+        part = f"{opening}{knows} {_list([level(k) for k in held])}"
+        parts.append(f"{part}: {count} in {yours}")
+    if related:
+        close = _list([f"{level(h)}, close to {names[k]}" for k, h in list(related.items())[:2]])
+        lead = "related" if held else f"{opening}{knows} related skills"
+        parts.append(f"{lead}: {close}")
+    if wanted and not held and not related:
+        none = "none of them" if for_mentor else f"none of the skills in {yours} ({skills})"
+        after = "" if for_mentor else ", so comes after mentors who do"
+        parts.append(f"{opening}{knows} {none}{after}")
+    if not wanted:
+        parts.append(
+            "Their goals name no skills yet" if for_mentor else "Your goals name no skills"
+        )
+    sentence = "; ".join(parts)
+    sentence = sentence[0].upper() + sentence[1:] + "."
+    shown_words = {t for k in [*wanted, *held, *related.values()] for t in tokens(names[k])}
+    common = _common_words(row, col, mentees, mentors, skip=shown_words, audience=audience)
+    if common:
+        whose = "Their goals mention" if for_mentor else "The profile also mentions"
+        sentence += f" {whose} {_list(common)}."
+    return sentence
+
+
+def _related_held(wanted: list[int], held: list[int], mentors: Features, col: int) -> dict:
+    """For each wanted skill the mentor does not hold, the held skill that counts for it most
+    (when one does): wanted column -> held column."""
+    own = np.flatnonzero(mentors.skills[col] > 0)
+    result = {}
+    for k in wanted:
+        if k in held or not len(own):
+            continue
+        credit = mentors.relation[k, own] * mentors.skills[col, own]
+        best = int(np.argmax(credit))
+        if credit[best] > 0:
+            result[k] = int(own[best])
+    return result
+
+
+def _common_words(
+    row: int, col: int, mentees: Features, mentors: Features, *, skip: set[str], audience: str
+) -> list[str]:
+    """Up to three words both texts use, rarest first, as the other person wrote them."""
+    mine, theirs = mentees.words[row], mentors.words[col]
+    common = [t for t in mine.keys() & theirs.keys() if t not in skip and t not in STOP_WORDS]
+    if mentors.idf is not None:
+        common.sort(key=lambda t: (-float(mentors.idf[bucket(t)]), t))
+    else:
+        common.sort()
+    written = mine if audience == "mentor" else theirs
+    return [written[t] for t in common[:3]]
 
 
 FORMAT_WORDS = {
@@ -628,21 +787,24 @@ def explain_pair(
     mentor: Features,
     policy: Policy = Policy(),
     excluded: Iterable[tuple[int, int]] = (),
+    *,
+    local_free: Sequence[str] = (),
+    audience: str = "mentee",
 ) -> tuple[Scores, list[Reason]]:
-    """One mentee (a one-row Features) and one mentor, scored and explained."""
+    """One mentee (a one-row Features) and one mentor, scored and explained: the one place a
+    pair's number and reasons come from, on every page that shows them."""
     scores = score(mentee, mentor, policy, excluded)
-    return scores, explain(scores, 0, 0, mentee, mentor, policy)
-
-
-def weighted(reasons: Sequence[Reason]) -> float:
-    """The score the reasons add up to (what the pair would score, hard constraints aside)."""
-    total = sum(r.weight for r in reasons)
-    return sum(r.value * r.weight for r in reasons) / total if total else 0.0
+    reasons = explain(
+        scores, 0, 0, mentee, mentor, policy, local_free=local_free, audience=audience
+    )
+    return scores, reasons
 
 
 def top_reasons(reasons: Sequence[Reason], count: int = 3) -> list[Reason]:
-    """The reasons that did the most for the score, leaving out components near zero."""
-    return [r for r in reasons if r.value >= 0.05][:count]
+    """The goals and expertise, whatever they are worth (they decide the rank), then the other
+    reasons that did the most for the score, leaving out components near zero."""
+    fit, *rest = reasons
+    return [fit, *[r for r in rest if r.value >= 0.05][: count - 1]]
 
 
 def round_score(value: float) -> int:

@@ -49,20 +49,41 @@ def _org_id(name: str) -> int:
 
 
 @cache
-def _skill_columns(signature: tuple) -> tuple[dict[int, int], tuple[str, ...]]:
-    rows = list(Skill.objects.order_by("pk").values_list("pk", "name"))
-    return {pk: i for i, (pk, _) in enumerate(rows)}, tuple(name for _, name in rows)
+def _taxonomy(signature: tuple) -> tuple[dict[int, int], tuple[str, ...], np.ndarray]:
+    rows = list(Skill.objects.order_by("pk").values_list("pk", "name", "category"))
+    columns = {pk: i for i, (pk, _, _) in enumerate(rows)}
+    categories = np.array([category for _, _, category in rows])
+    relation = np.where(
+        categories[:, None] == categories[None, :], engine.SAME_CATEGORY_CREDIT, 0
+    ).astype(np.float32)
+    pairs = Skill.related.through.objects.values_list("from_skill_id", "to_skill_id")
+    for a, b in pairs:
+        relation[columns[a], columns[b]] = relation[columns[b], columns[a]] = engine.RELATED_CREDIT
+    np.fill_diagonal(relation, 1)
+    return columns, tuple(name for _, name, _ in rows), relation
+
+
+def taxonomy() -> tuple[dict[int, int], tuple[str, ...], np.ndarray]:
+    """Skill id -> column, column -> name, and the credit each skill (column) gives towards
+    each other (row): 1 for itself, `RELATED_CREDIT` for a related one, `SAME_CATEGORY_CREDIT`
+    for one of its category. Rebuilt when a skill is added, merged away or related, or the
+    table is reloaded (the signature is one cheap aggregate)."""
+    if _taxonomy.cache_info().currsize > 8:
+        _taxonomy.cache_clear()
+    return _taxonomy(taxonomy_signature())
+
+
+def taxonomy_signature() -> tuple:
+    return (
+        *Skill.objects.aggregate(n=Count("pk"), low=Min("pk"), high=Max("pk")).values(),
+        *Skill.related.through.objects.aggregate(n=Count("pk"), high=Max("pk")).values(),
+    )
 
 
 def skill_columns() -> tuple[dict[int, int], tuple[str, ...]]:
-    """Skill id -> column, and column -> name; rebuilt when a skill is added, merged away or
-    the table is reloaded (the signature is one cheap aggregate)."""
-    signature = tuple(
-        Skill.objects.aggregate(n=Count("pk"), low=Min("pk"), high=Max("pk")).values()
-    )
-    if _skill_columns.cache_info().currsize > 8:
-        _skill_columns.cache_clear()
-    return _skill_columns(signature)
+    """Skill id -> column, and column -> name."""
+    columns, names, _ = taxonomy()
+    return columns, names
 
 
 def _windows_by_user(user_ids: Iterable[int]) -> dict[int, list[Window]]:
@@ -100,6 +121,7 @@ def _base(profiles: Sequence[dict], week_start: date, skills: int) -> dict:
         "names": [p["user__name"] for p in profiles],
         "timezones": [p["timezone"] for p in profiles],
         "skills": _empty(n, skills),
+        "reach": _empty(n, skills),
         "slots": slots,
         "languages": languages,
         "primary_language": primary,
@@ -144,14 +166,17 @@ def load_mentors(
     *,
     week_start: date | None = None,
     capacity_overrides: dict[int, int] | None = None,
+    idf: np.ndarray | None = None,
 ) -> Features:
-    """Mentors (all, or these) with their expertise, offer, load and week."""
+    """Mentors (all, or these) with their expertise, offer, load and week. Their words are
+    weighted by `idf` when given (the site's, so a pair's text fit is the same wherever it is
+    scored), else by these mentors' own texts."""
     week_start = week_start or reference_week()
     profiles = Profile.objects.filter(is_mentor=True, user__is_active=True)
     if user_ids is not None:
         profiles = profiles.filter(user_id__in=list(user_ids))
     rows = list(profiles.order_by("user_id").values(*PROFILE_FIELDS))
-    columns, _ = skill_columns()
+    columns, _, relation = taxonomy()
     data = _base(rows, week_start, len(columns))
     ids = data["user_ids"].tolist()
     row_of = {user_id: i for i, user_id in enumerate(ids)}
@@ -197,13 +222,25 @@ def load_mentors(
     for user_id, count in active:
         data["active"][row_of[user_id]] = count
 
-    words = [
-        engine.tokens(" ".join([p["headline"], p["bio"], *skill_words[p["user_id"]]])) for p in rows
+    data["reach"] = engine.reach_of(data["skills"], relation)
+    spelled = [
+        engine.spelled(" ".join([p["headline"], p["bio"], *skill_words[p["user_id"]]]))
+        for p in rows
     ]
-    idf = engine.idf_from(words)
+    words = [[token for token, _ in doc] for doc in spelled]
+    if idf is None:
+        idf = engine.idf_from(words)
     data["text"] = engine.text_vectors(words, idf)
-    data["words"] = [frozenset(w) for w in words]
-    return Features(**data, idf=idf)
+    data["words"] = [_written(doc) for doc in spelled]
+    return Features(**data, idf=idf, relation=relation)
+
+
+def _written(doc: list[tuple[str, str]]) -> dict[str, str]:
+    """Each token of a text and how it was first written there."""
+    written: dict[str, str] = {}
+    for token, word in doc:
+        written.setdefault(token, word)
+    return written
 
 
 def load_mentees(
@@ -249,10 +286,10 @@ def load_mentees(
         if owner in row_of:
             data["skills"][row_of[owner], columns[skill_id]] = 1
     data["hours_wanted"][data["hours_wanted"] == 0] = 1.0
-    words = [engine.tokens(" ".join(texts[p["user_id"]])) for p in rows]
-    data["text"] = engine.text_vectors(words, idf)
-    data["words"] = [frozenset(w) for w in words]
-    return Features(**data, idf=idf)
+    spelled = [engine.spelled(" ".join(texts[p["user_id"]])) for p in rows]
+    data["text"] = engine.text_vectors([[t for t, _ in doc] for doc in spelled], idf)
+    data["words"] = [_written(doc) for doc in spelled]
+    return Features(**data, idf=idf, relation=taxonomy()[2])
 
 
 # The site-wide mentor features, per process.
@@ -271,7 +308,7 @@ def mentor_features() -> Features:
     if version is None:  # a new cache: nobody can know what was built before
         shared_cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
         version = shared_cache.get(VERSION_KEY)
-    key = (version, reference_week(), len(skill_columns()[0]))
+    key = (version, reference_week(), taxonomy_signature())
     with _lock:
         hit = _cached.get("all")
         if hit and hit[0] == key:
@@ -280,6 +317,11 @@ def mentor_features() -> Features:
     with _lock:
         _cached["all"] = (key, features)
     return features
+
+
+def site_idf() -> np.ndarray:
+    """The weights of words across every mentor's text on the site."""
+    return mentor_features().idf
 
 
 def local_slots(slot_indices: Iterable[int], tz: str, week_start: date) -> list[datetime]:

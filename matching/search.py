@@ -9,7 +9,7 @@ there are or how many are shown.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -28,6 +28,7 @@ from profiles.languages import LANGUAGES
 from profiles.models import Expertise, Format, Goal, Profile, Skill, User
 
 PER_PAGE = 10
+DEFAULT_POLICY = Policy()
 MODE_CHOICES = [
     ("regular", "A more experienced mentor"),
     ("peer", "A peer"),
@@ -90,21 +91,43 @@ class FindForm(forms.Form):
 
 
 @dataclass
-class Match:
-    user_id: int
+class Fit:
+    """One pair's number and reasons, as every page shows them."""
+
     score: float
     reasons: list[Reason]
     overlap_hours: float
+
+    @property
+    def percent(self) -> int:
+        return engine.round_score(self.score)
+
+    @property
+    def top(self) -> list[Reason]:
+        return engine.top_reasons(self.reasons)
+
+
+@dataclass
+class Match:
+    user_id: int
+    fit: Fit
     room: int
     capacity: int
     hours_per_month: int
     profile: Profile | None = None
     answers_in: timedelta | None = None
-    top: list[Reason] = field(default_factory=list)
 
     @property
     def percent(self) -> int:
-        return engine.round_score(self.score)
+        return self.fit.percent
+
+    @property
+    def score(self) -> float:
+        return self.fit.score
+
+    @property
+    def top(self) -> list[Reason]:
+        return self.fit.top
 
 
 @dataclass
@@ -199,31 +222,81 @@ def _range_label(start, end) -> str:
     return f"{WEEKDAYS[start.weekday()][:3]} {start:%H:%M}-{until}"
 
 
-def explain_column(results: Results, column: int, policy: Policy) -> list[Reason]:
-    mentee, mentors = results.mentee, results.mentors
-    shared = mentee.slots[0] * mentors.slots[column]
-    free = local_ranges(shared, mentee.timezones[0], loader.reference_week())
-    return engine.explain(results.scores, 0, column, mentee, mentors, policy, local_free=free)
+def fit_of(
+    mentees: Features,
+    row: int,
+    mentors: Features,
+    col: int,
+    policy: Policy = DEFAULT_POLICY,
+    *,
+    audience: str = "mentee",
+) -> Fit:
+    """The one way a pair is scored and explained for people: this mentee row and mentor
+    column alone, with the site's word weights (mentors.idf), whatever page asks. Shared free
+    time is given in the reader's time zone."""
+    mentee, mentor = mentees.take([row]), mentors.take([col])
+    reader = mentor if audience == "mentor" else mentee
+    shared = mentee.slots[0] * mentor.slots[0]
+    free = local_ranges(shared, reader.timezones[0], loader.reference_week())
+    scores, reasons = engine.explain_pair(
+        mentee, mentor, policy, local_free=free, audience=audience
+    )
+    return Fit(float(scores.score[0, 0]), reasons, float(scores.overlap_hours[0, 0]))
+
+
+def pair_fit(
+    mentee: User,
+    mentor_id: int,
+    *,
+    goal_ids: list[int] | None = None,
+    policy: Policy = DEFAULT_POLICY,
+    audience: str = "mentee",
+) -> Fit | None:
+    """How well a mentor fits the mentee's open goals (or these of them); None when either has
+    nothing to score (no open goal, or not a mentor)."""
+    mentors = loader.mentor_features()
+    col = mentors.index_of(mentor_id)
+    mentees = loader.load_mentees([mentee.pk], idf=mentors.idf, goal_ids=goal_ids)
+    if col is None or not len(mentees) or mentee.pk == mentor_id:
+        return None
+    if not mentees.skills[0].any() and not mentees.words[0]:
+        return None
+    return fit_of(mentees, 0, mentors, col, policy, audience=audience)
+
+
+def request_fits(requests: list[MentorRequest], mentor: User) -> dict[int, Fit]:
+    """The fit of each open request's mentee, for the goals the request names, as the mentor
+    reads it: a handful of queries for the whole page."""
+    requests = [r for r in requests if r.is_open and r.mentor_id == mentor.pk]
+    mentors = loader.mentor_features()
+    col = mentors.index_of(mentor.pk)
+    if col is None or not requests:
+        return {}
+    goal_ids = [goal.pk for r in requests for goal in r.goals.all()]
+    mentees = loader.load_mentees(
+        {r.mentee_id for r in requests}, idf=mentors.idf, goal_ids=goal_ids
+    )
+    row_of = {int(user_id): row for row, user_id in enumerate(mentees.user_ids)}
+    return {
+        r.pk: fit_of(mentees, row_of[r.mentee_id], mentors, col, DEFAULT_POLICY, audience="mentor")
+        for r in requests
+        if r.mentee_id in row_of
+    }
 
 
 def matches_for(results: Results, columns: list[int], policy: Policy) -> list[Match]:
     """The page's matches, explained, with their profiles and answer times: three queries."""
     mentors = results.mentors
-    matches = []
-    for column in columns:
-        reasons = explain_column(results, column, policy)
-        matches.append(
-            Match(
-                user_id=int(mentors.user_ids[column]),
-                score=float(results.scores.score[0, column]),
-                reasons=reasons,
-                top=engine.top_reasons(reasons),
-                overlap_hours=float(results.scores.overlap_hours[0, column]),
-                room=int(mentors.capacity[column] - mentors.active[column]),
-                capacity=int(mentors.capacity[column]),
-                hours_per_month=int(mentors.hours_per_month[column]),
-            )
+    matches = [
+        Match(
+            user_id=int(mentors.user_ids[column]),
+            fit=fit_of(results.mentee, 0, mentors, column, policy),
+            room=int(mentors.capacity[column] - mentors.active[column]),
+            capacity=int(mentors.capacity[column]),
+            hours_per_month=int(mentors.hours_per_month[column]),
         )
+        for column in columns
+    ]
     ids = [m.user_id for m in matches]
     profiles = (
         Profile.objects.select_related("user").filter(user_id__in=ids).in_bulk(field_name="user_id")

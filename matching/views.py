@@ -13,9 +13,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from matching import actions, engine, loader, search, services
+from matching import actions, engine, search, services
 from matching.models import MESSAGE_MAX, MESSAGE_MIN, MentorRequest, Mentorship
 from matching.services import MatchingError
 from profiles.models import Cadence, Goal, Profile, User
@@ -48,6 +49,11 @@ def find(request: HttpRequest) -> HttpResponse:
         "matches": matches,
         "query": _query_without_page(request),
         "mode": data.get("mode") or "regular",
+        # What the mentor's page and the request carry on, so they show the same number.
+        "carry": urlencode(
+            {"mode": data.get("mode") or "regular"}
+            | ({"goal": data["goal"].pk} if data.get("goal") else {})
+        ),
     }
     template = "matching/find.html"
     if request.htmx and request.htmx.target == "match-results":
@@ -63,6 +69,14 @@ def _visible_mentor(request: HttpRequest, pk: int) -> Profile:
     )
 
 
+def _chosen_goal(request: HttpRequest) -> Goal | None:
+    """The goal carried from the list (?goal=), when it is one of the person's open goals."""
+    raw = request.GET.get("goal", "")
+    if not raw.isdigit():
+        return None
+    return Goal.objects.open().filter(owner=request.user, pk=int(raw)).first()
+
+
 @login_required
 @require_GET
 def mentor(request: HttpRequest, pk: int) -> HttpResponse:
@@ -71,16 +85,16 @@ def mentor(request: HttpRequest, pk: int) -> HttpResponse:
     mode = request.GET.get("mode", "regular")
     if mode not in engine.Mode.__members__.values():
         mode = "regular"
-    policy = search.policy_for(mode, None)
-    mentors = loader.load_mentors([pk])
-    mentee = loader.load_mentees([request.user.pk], idf=mentors.idf)
-    reasons, percent = [], None
+    goal = _chosen_goal(request)
     has_goals = Goal.objects.open().filter(owner=request.user).exists()
-    if has_goals and len(mentee) and len(mentors) and request.user.pk != pk:
-        scores = engine.score(mentee, mentors, policy)
-        results = search.Results(mentee, [0], mentors, scores)
-        reasons = search.explain_column(results, 0, policy)
-        percent = engine.round_score(engine.weighted(reasons))
+    fit = None
+    if has_goals:
+        fit = search.pair_fit(
+            request.user,
+            pk,
+            goal_ids=[goal.pk] if goal else None,
+            policy=search.policy_for(mode, None),
+        )
     blocked_reason = services.can_request(request.user, profile.user)
     return TemplateResponse(
         request,
@@ -89,8 +103,8 @@ def mentor(request: HttpRequest, pk: int) -> HttpResponse:
             "profile": profile,
             "mentor": profile.user,
             "offer": getattr(profile.user, "offer", None),
-            "reasons": reasons,
-            "percent": percent,
+            "fit": fit,
+            "goal": goal,
             "has_goals": has_goals,
             "blocked_reason": blocked_reason,
             "answers_in": search.response_times([pk]).get(pk),
@@ -133,7 +147,10 @@ class RequestForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def new_request(request: HttpRequest, pk: int) -> HttpResponse:
     profile = _visible_mentor(request, pk)
-    form = RequestForm(request.POST or None, user=request.user)
+    goal = _chosen_goal(request)
+    form = RequestForm(
+        request.POST or None, user=request.user, initial={"goals": [goal] if goal else []}
+    )
     blocked_reason = services.can_request(request.user, profile.user)
     has_goals = form.fields["goals"].queryset.exists()
     if request.method == "POST" and form.is_valid() and not blocked_reason:
@@ -188,6 +205,9 @@ def requests(request: HttpRequest) -> HttpResponse:
         "received": MentorRequest.objects.open().filter(mentor=request.user).count(),
         "sent": MentorRequest.objects.open().filter(mentee=request.user).count(),
     }
+    fits = search.request_fits(list(page.object_list), request.user) if box == "received" else {}
+    for item in page.object_list:
+        item.fit = fits.get(item.pk)
     return TemplateResponse(
         request,
         "matching/requests.html",
@@ -212,8 +232,17 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _request_context(request: HttpRequest, item: MentorRequest, error: str = "") -> dict:
+    fit = None
+    if item.is_open:
+        fit = search.pair_fit(
+            item.mentee,
+            item.mentor_id,
+            goal_ids=[goal.pk for goal in item.goals.all()],
+            audience="mentor" if item.mentor_id == request.user.pk else "mentee",
+        )
     return {
         "item": item,
+        "fit": fit,
         "is_mentor": item.mentor_id == request.user.pk,
         "is_mentee": item.mentee_id == request.user.pk,
         "error": error,
@@ -276,6 +305,11 @@ def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except MentorRequest.DoesNotExist as exc:
         raise Http404 from exc
     item = _own_request(request, pk)
+    if request.htmx and request.POST.get("from") == "list":
+        item.fit = None if error or not item.is_open else _request_context(request, item)["fit"]
+        flash = "" if error else success
+        context = {"item": item, "box": "received", "flash": flash, "error": error}
+        return TemplateResponse(request, "matching/requests.html#request-row", context)
     if request.htmx:
         context = _request_context(request, item, error)
         context["flash"] = "" if error else success

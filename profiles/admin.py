@@ -80,6 +80,7 @@ class SkillAdmin(admin.ModelAdmin):
     list_filter = ("category",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("related",)
     list_per_page = 100
     actions = ("merge_selected",)
 

@@ -178,12 +178,14 @@ class Cadence(models.TextChoices):
 
 
 class Skill(models.Model):
-    """One entry of the skills taxonomy. Synonyms are other names people type for it."""
+    """One entry of the skills taxonomy. Synonyms are other names people type for it; related
+    skills count in part towards it when mentors are ranked (as do skills of its category)."""
 
     name = models.CharField(max_length=80, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
     category = models.CharField(max_length=60, db_index=True)
     synonyms = models.JSONField(default=list, blank=True)
+    related = models.ManyToManyField("self", blank=True)
 
     class Meta:
         ordering = ("name",)

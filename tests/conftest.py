@@ -44,6 +44,9 @@ def ensure_skills() -> None:
     if not Skill.objects.exists():
         taxonomy = importlib.import_module("profiles.migrations.0003_skill_taxonomy")
         taxonomy.add_skills(apps, None)
+    if not Skill.related.through.objects.exists():
+        relations = importlib.import_module("profiles.migrations.0005_skill_relations")
+        relations.relate(apps, None)
 
 
 @pytest.fixture(autouse=True)

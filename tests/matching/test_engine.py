@@ -46,8 +46,14 @@ def person(
     return locals()
 
 
-def features(people: list[dict], idf: np.ndarray | None = None) -> Features:
+def features(
+    people: list[dict], idf: np.ndarray | None = None, relation: np.ndarray | None = None
+) -> Features:
+    """`relation` defaults to SQL related to Python (and back) and nothing else related."""
     n = len(people)
+    if relation is None:
+        relation = np.eye(len(SKILLS), dtype=np.float32)
+        relation[0, 1] = relation[1, 0] = engine.RELATED_CREDIT
     skills = np.zeros((n, len(SKILLS)), dtype=np.float32)
     slots = np.zeros((n, SLOTS_PER_WEEK), dtype=np.float32)
     languages = np.zeros((n, len(LANGS)), dtype=np.float32)
@@ -60,15 +66,17 @@ def features(people: list[dict], idf: np.ndarray | None = None) -> Features:
         languages[row, list(p["languages"])] = 1
         formats[row] = [f in p["formats"] for f in FORMATS]
         cadences[row] = [c in p["cadences"] for c in CADENCES]
-    words = [engine.tokens(p["words"]) for p in people]
+    spelled = [engine.spelled(p["words"]) for p in people]
+    words = [[token for token, _ in doc] for doc in spelled]
     idf = engine.idf_from(words) if idf is None else idf
     return Features(
         user_ids=np.array([p["user_id"] for p in people], dtype=np.int64),
         names=[f"Person {p['user_id']}" for p in people],
         timezones=["UTC"] * n,
         skills=skills,
+        reach=engine.reach_of(skills, relation),
         text=engine.text_vectors(words, idf),
-        words=[frozenset(w) for w in words],
+        words=[{token: word for token, word in reversed(doc)} for doc in spelled],
         slots=slots,
         languages=languages,
         primary_language=np.array(
@@ -89,6 +97,7 @@ def features(people: list[dict], idf: np.ndarray | None = None) -> Features:
         skill_names=SKILLS,
         language_names=LANGS,
         idf=idf,
+        relation=relation,
     )
 
 
@@ -112,8 +121,9 @@ MENTOR = {"capacity": 2}
 def test_fit_weighs_each_wanted_skill_by_the_mentors_level():
     mentee = person(1, skills={0: 1, 1: 1})
     mentor = person(2, skills={0: 1.0, 1: 0.4}, **MENTOR)  # Python 5/5, SQL 2/5
-    # 0.75 x (1.0 + 0.4) / 2 + 0.25 x text (none) = 0.525
-    assert component(mentee, mentor, Component.FIT) == 0.525
+    # SQL counts the better of its level (0.4) and Python's through the relation (0.5 x 1.0):
+    # 0.85 x (1.0 + 0.5) / 2 + 0.15 x text (none) = 0.6375
+    assert component(mentee, mentor, Component.FIT) == 0.6375
 
 
 def test_fit_counts_the_goal_text_against_the_mentors_profile():
@@ -190,17 +200,42 @@ def test_load_is_the_share_of_places_left():
     assert component(person(1), person(2, capacity=4, active=1), Component.LOAD) == 0.75
 
 
-def test_the_score_is_the_weighted_mean_of_the_components():
+def test_the_fit_is_scaled_by_how_well_the_rest_suits_and_banded_by_what_the_mentor_holds():
     mentee = person(1, skills={0: 1}, slots=range(0, 4), formats=("ongoing",), years=1)
     mentor = person(
         2, skills={0: 0.8}, slots=range(0, 4), formats=("ongoing",), years=9, capacity=2
     )
     scores, *_ = one_pair(mentee, mentor)
     weights = scores.weights
-    expected = sum(w * float(scores.components[c][0, 0]) for c, w in weights.items()) / sum(
+    c = {k: float(v[0, 0]) for k, v in scores.components.items()}
+    suits = sum(w * (1 if k == Component.FIT else c[k]) for k, w in weights.items()) / sum(
         weights.values()
     )
+    floor, width = engine.HOLDS_A_SKILL
+    expected = floor + width * c[Component.FIT] * suits
     assert float(scores.score[0, 0]) == pytest.approx(expected, abs=1e-6)
+    assert c[Component.FIT] == pytest.approx(engine.SKILL_SHARE * 0.8, abs=1e-6)
+
+
+def test_a_related_skill_counts_in_part_and_ranks_between_holders_and_the_rest():
+    wants_python = person(1, skills={0: 1}, slots=range(0, 4))
+    holder = person(2, skills={0: 0.4}, capacity=2)  # Python at level 2, no time together
+    related = person(3, skills={1: 1.0}, slots=range(0, 4), capacity=2)  # SQL at level 5
+    stranger = person(4, skills={2: 1.0, 3: 1.0}, slots=range(0, 4), capacity=2)
+    mentors = features([holder, related, stranger])
+    mentees = features([wants_python], idf=mentors.idf)
+    scores = engine.score(mentees, mentors)
+    assert scores.components[Component.FIT][0, 1] == pytest.approx(
+        engine.SKILL_SHARE * engine.RELATED_CREDIT
+    )
+    assert scores.components[Component.FIT][0, 2] == 0
+    assert engine.rank(scores, 0, mentor_ids=mentors.user_ids).tolist() == [0, 1, 2]
+    reasons = engine.explain(scores, 0, 1, mentees, mentors)
+    assert reasons[0].sentence == "Knows related skills: SQL (5/5), close to Python."
+    reasons = engine.explain(scores, 0, 2, mentees, mentors)
+    assert reasons[0].sentence == (
+        "Knows none of the skills in your goals (Python), so comes after mentors who do."
+    )
 
 
 # Hard constraints.
@@ -222,7 +257,6 @@ def test_the_score_is_the_weighted_mean_of_the_components():
 def test_hard_constraints_exclude_the_pair(mentor, policy):
     scores, *_ = one_pair(person(1), mentor, policy)
     assert not scores.allowed[0, 0]
-    assert scores.score[0, 0] == 0
     assert len(engine.rank(scores, 0)) == 0
 
 
@@ -237,25 +271,48 @@ def test_excluded_pairs_are_never_ranked():
 
 
 def test_explain_says_why_in_words():
-    mentee = person(1, skills={0: 1, 1: 1}, words="learn sql for reporting", slots=range(36, 40))
+    mentee = person(
+        1, skills={0: 1, 2: 1}, words="learn Kubernetes for reporting", slots=range(36, 40)
+    )
     mentor = person(
-        2, skills={0: 1.0, 3: 0.6}, words="sql reporting", slots=range(36, 44), years=12, capacity=3
+        2,
+        skills={0: 1.0, 3: 0.6},
+        words="Kubernetes clusters, reporting and python",
+        slots=range(36, 44),
+        years=12,
+        capacity=3,
     )
     scores, mentees, mentors = one_pair(mentee, mentor)
     reasons = engine.explain(scores, 0, 0, mentees, mentors, local_free=["Mon 18:00-20:00"])
     sentences = {r.component: r.sentence for r in reasons}
-    assert sentences[Component.FIT].startswith(
-        "Knows 1 of the 2 skills in your goals: Python (5/5)."
+    # The skills first, then the words both use as the mentor wrote them: never a stem, nor a
+    # skill already named.
+    assert sentences[Component.FIT] == (
+        "Knows Python (5/5): 1 of the 2 skills in your goals. "
+        "The profile also mentions Kubernetes and reporting."
     )
-    assert "reporting" in sentences[Component.FIT] and "sql" in sentences[Component.FIT]
     assert sentences[Component.AVAILABILITY] == (
         "Free at the same time 2 hours a week (Mon 18:00-20:00, your time)."
     )
     assert sentences[Component.LANGUAGE] == "You both speak English."
-    assert sentences[Component.SENIORITY] == "7 years more experience than you."
+    assert sentences[Component.SENIORITY] == "Has 7 years more experience."
     assert sentences[Component.LOAD].startswith("Has room for 3 more mentees (of 3)")
-    contributions = [r.contribution for r in reasons]
+    assert reasons[0].component == Component.FIT
+    contributions = [r.contribution for r in reasons[1:]]
     assert contributions == sorted(contributions, reverse=True)
+
+
+def test_explain_speaks_to_the_mentor_deciding_on_a_request():
+    mentee = person(1, skills={0: 1, 2: 1}, words="reporting", slots=range(36, 40), years=2)
+    mentor = person(2, skills={0: 0.8}, words="reporting", slots=range(36, 40), capacity=2)
+    scores, mentees, mentors = one_pair(mentee, mentor)
+    reasons = engine.explain(scores, 0, 0, mentees, mentors, audience="mentor")
+    sentences = {r.component: r.sentence for r in reasons}
+    assert sentences[Component.FIT] == (
+        "Wants Python and Negotiation; you know Python (4/5): 1 of the 2 skills in their goals. "
+        "Their goals mention reporting."
+    )
+    assert sentences[Component.SENIORITY] == "You have 3 years more experience than them."
     assert Component.ORGANISATION not in sentences  # ignored by the default policy
 
 
@@ -353,7 +410,6 @@ def test_hard_constraints_always_exclude(block):
             )
             assert scores.allowed[i, j] == (not must_exclude)
             if must_exclude:
-                assert scores.score[i, j] == 0
                 assert j not in engine.rank(scores, i).tolist()
 
 
@@ -378,4 +434,21 @@ def test_the_vectorised_scores_equal_the_per_pair_loop(block):
     mentees, mentors, _, policy = block
     vectorised = engine.score(mentees, mentors, policy)
     loop = engine.score_one_by_one(mentees, mentors, policy)
-    assert np.allclose(vectorised.score, loop, atol=1e-5)
+    allowed = vectorised.allowed
+    assert np.allclose(vectorised.score[allowed], loop[allowed], atol=1e-5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(blocks())
+def test_a_mentor_who_holds_a_goal_skill_outscores_every_mentor_who_holds_none(block):
+    """Time, language, format, experience and room never lift a mentor who knows none of the
+    goal's skills (nor a related one) over one who knows one of them."""
+    mentees, mentors, excluded, policy = block
+    scores = engine.score(mentees, mentors, policy, excluded)
+    for i in np.flatnonzero(mentees.skills.sum(axis=1) > 0):
+        wanted = mentees.skills[i] > 0
+        holds = (mentors.skills[:, wanted] > 0).any(axis=1)
+        related = (mentors.reach[:, wanted] > 0).any(axis=1)
+        for better, worse in ((holds, ~holds), (related, ~related)):
+            if better.any() and worse.any():
+                assert scores.score[i, better].min() > scores.score[i, worse].max()
