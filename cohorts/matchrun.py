@@ -34,6 +34,7 @@ from cohorts.models import (
 )
 from cohorts.services import latest_run
 from matching import actions, assign, eligibility, engine, loader
+from matching.engine import Policy
 from matching.models import Mentorship
 from profiles.models import Goal, User
 
@@ -597,3 +598,69 @@ def queue_cohort_introductions(mentorship_ids: list[int]) -> None:
     from cohorts.tasks import introduce_placements  # the tasks module imports this one
 
     actions.queue_introductions(mentorship_ids, task=introduce_placements)
+
+
+@dataclass
+class Moved:
+    """One mentor in a sample mentee's top suggestions, before and after a change of policy."""
+
+    name: str
+    before: int | None  # rank, 1 first; None when not in the top before
+    after: int | None
+    percent_before: int
+    percent_after: int
+
+    @property
+    def change(self) -> str:
+        if self.before is None:
+            return "new"
+        if self.after is None:
+            return "out"
+        if self.before == self.after:
+            return "same"
+        return (
+            f"up {self.before - self.after}"
+            if self.after < self.before
+            else (f"down {self.after - self.before}")
+        )
+
+
+@dataclass
+class SamplePreview:
+    mentee: str
+    mentors: list[Moved]
+
+
+def preview_policy(
+    cohort: Cohort, before: Policy, after: Policy, *, samples: int = 3, top: int = 5
+) -> list[SamplePreview]:
+    """How a change of policy moves the top suggestions of a few of the cohort's mentees (the
+    first with skills in their goals), scored by the engine as a run would score them."""
+    mentee_ids, mentor_ids, overrides = participants(cohort)
+    if not mentee_ids or not mentor_ids:
+        return []
+    mentors = loader.load_mentors(mentor_ids, capacity_overrides=overrides, idf=loader.site_idf())
+    mentees = loader.load_mentees(mentee_ids, idf=mentors.idf)
+    rows = [r for r in range(len(mentees)) if mentees.skills[r].any()][:samples]
+    if not rows or not len(mentors):
+        return []
+    sample = mentees.take(rows)
+    excluded = eligibility.excluded_pairs(sample.user_ids.tolist())
+    old = engine.score(sample, mentors, before, excluded)
+    new = engine.score(sample, mentors, after, excluded)
+    previews = []
+    for row in range(len(sample)):
+        ranked_before = engine.rank(old, row, limit=top, mentor_ids=mentors.user_ids).tolist()
+        ranked_after = engine.rank(new, row, limit=top, mentor_ids=mentors.user_ids).tolist()
+        moved = [
+            Moved(
+                name=mentors.names[col],
+                before=ranked_before.index(col) + 1 if col in ranked_before else None,
+                after=ranked_after.index(col) + 1 if col in ranked_after else None,
+                percent_before=engine.round_score(float(old.score[row, col])),
+                percent_after=engine.round_score(float(new.score[row, col])),
+            )
+            for col in dict.fromkeys(ranked_after + ranked_before)
+        ]
+        previews.append(SamplePreview(sample.names[row], moved))
+    return previews

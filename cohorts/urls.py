@@ -26,6 +26,11 @@ urlpatterns = [
     path("cohorts/<slug:slug>/runs/<int:pk>/publish/", views.publish, name="publish"),
     path("cohorts/<slug:slug>/pairs/<int:pk>/end/", views.end_pair, name="end-pair"),
     path("cohorts/<slug:slug>/people/<int:pk>/resend/", views.resend, name="resend"),
+    path(
+        "cohorts/<slug:slug>/people/<int:pk>/suggestions/",
+        views.suggestions,
+        name="suggestions",
+    ),
     path("cohorts/<slug:slug>/pairs.csv", views.export, name="export"),
     path("cohorts/<slug:slug>/health/", views.health, name="health"),
 ]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 
 from allauth.account.adapter import get_adapter
@@ -28,6 +29,9 @@ from cohorts.forms import CohortForm, ImportForm, InviteForm
 from cohorts.models import Cohort, Enrollment, MatchRun, PairRule, Placement, Proposal
 from cohorts.tasks import publish as publish_task
 from cohorts.tasks import run_matching
+from matching import search
+from matching.management.commands.suggest_mentors import write_suggestions
+from profiles.models import Goal
 
 PROPOSALS_PER_PAGE = 50
 IMPORT_TTL = 60 * 60
@@ -73,12 +77,18 @@ def create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, slug: str) -> HttpResponse:
     cohort = cohort_for(request, slug)
+    before = cohort.policy()
     form = CohortForm(request.POST or None, instance=cohort)
+    preview = None
     if request.method == "POST" and form.is_valid():
-        cohort = form.save()
-        messages.success(request, "Saved. The next matching run uses this policy.")
-        return redirect(cohort)
-    return TemplateResponse(request, "cohorts/form.html", {"form": form, "cohort": cohort})
+        if "preview" not in request.POST:
+            cohort = form.save()
+            messages.success(request, "Saved. The next matching run uses this policy.")
+            return redirect(cohort)
+        # Nothing is saved: the form's unsaved cohort only gives the policy to compare.
+        preview = matchrun.preview_policy(cohort, before, form.save(commit=False).policy())
+    context = {"form": form, "cohort": cohort, "preview": preview}
+    return TemplateResponse(request, "cohorts/form.html", context)
 
 
 @login_required
@@ -411,6 +421,38 @@ def resend(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"A new invitation is on its way to {enrollment.email}.")
     return redirect("cohorts:people", slug=slug)
+
+
+@login_required
+@require_GET
+def suggestions(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """What a participant sees in Find a mentor and why, for the cohort's admin: the same list,
+    computed as that person sees it. As a CSV with ?format=csv."""
+    cohort = cohort_for(request, slug)
+    enrollment = get_object_or_404(
+        cohort.enrollments.select_related("user"), pk=pk, user__isnull=False
+    )
+    person = enrollment.user
+    goals = list(Goal.objects.open().filter(owner=person).order_by("pk"))
+    raw = request.GET.get("goal", "")
+    goal = next((g for g in goals if raw.isdigit() and g.pk == int(raw)), None)
+    matches = search.suggestions(person, goal=goal, top=search.PER_PAGE)
+    if request.GET.get("format") == "csv":
+        out = io.StringIO()
+        write_suggestions(out, matches)
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        name = f"{cohort.slug}-suggestions-{person.pk}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    context = {
+        "cohort": cohort,
+        "enrollment": enrollment,
+        "person": person,
+        "goals": goals,
+        "goal": goal,
+        "matches": matches,
+    }
+    return TemplateResponse(request, "cohorts/suggestions.html", context)
 
 
 @login_required

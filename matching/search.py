@@ -201,6 +201,17 @@ def find(user: User, data: dict) -> Results:
     return Results(mentee, columns, mentors, scores)
 
 
+def suggestions(user: User, *, goal: Goal | None = None, top: int = PER_PAGE) -> list[Match]:
+    """The first `top` mentors of the user's own Find a mentor list (no filters, or this goal),
+    explained: what they see, for the tools that ask why they see it."""
+    if not Goal.objects.open().filter(owner=user).exists():
+        return []
+    results = find(user, {"goal": goal} if goal else {})
+    if results.mentee is None:
+        return []
+    return matches_for(results, results.columns[:top], DEFAULT_POLICY)
+
+
 def local_ranges(slots: np.ndarray, tz: str, week_start: date) -> list[str]:
     """Shared UTC half-hours as "Tue 18:00-20:00" ranges in the zone tz."""
     indices = np.flatnonzero(slots).tolist()

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.apps import apps
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -197,10 +198,18 @@ class Skill(models.Model):
 class ProfileQuerySet(models.QuerySet["Profile"]):
     @staticmethod
     def _visible(user: User) -> models.Q:
-        """The one visibility rule: a person sees their own profile and those shown to everyone
-        signed in. "My cohorts only" widens this once cohorts exist; until then it means "only
-        me"."""
-        return models.Q(user=user) | models.Q(visibility=Visibility.ALL)
+        """The one visibility rule: a person sees their own profile, those shown to everyone
+        signed in, and those shown to "people in my cohorts" when they share a cohort (both
+        having joined it). "Only me" is seen by nobody else."""
+        Enrollment = apps.get_model("cohorts", "Enrollment")
+        joined = Enrollment.objects.filter(status="joined")
+        mine = joined.filter(user=user).values("cohort_id")
+        fellows = joined.filter(cohort_id__in=mine).values("user_id")
+        return (
+            models.Q(user=user)
+            | models.Q(visibility=Visibility.ALL)
+            | models.Q(visibility=Visibility.COHORTS, user_id__in=fellows)
+        )
 
     def visible_to(self, user: User) -> ProfileQuerySet:
         """Profiles this person may open."""

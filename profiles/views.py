@@ -283,8 +283,8 @@ def people_queryset(user: User):
 def people(request: HttpRequest) -> HttpResponse:
     profiles = people_queryset(request.user).order_by("user__name", "pk")
     role = request.GET.get("role", "")
-    if role == "mentor":
-        profiles = profiles.filter(is_mentor=True)
+    if role == "mentor":  # mentors who take requests: a paused one is no mentor to list
+        profiles = profiles.filter(is_mentor=True).exclude(user__offer__accepting_requests=False)
     elif role == "mentee":
         profiles = profiles.filter(is_mentee=True)
     query = request.GET.get("q", "").strip()
