@@ -697,7 +697,9 @@ def fit_sentence(
     goals name (with their level), related skills they hold, then words both profiles use."""
     for_mentor = audience == "mentor"
     names = mentees.skill_names
-    wanted = [int(k) for k in np.flatnonzero(mentees.skills[row] > 0)]
+    wanted = sorted(
+        (int(k) for k in np.flatnonzero(mentees.skills[row] > 0)), key=lambda k: names[k]
+    )
     held = sorted(
         (k for k in wanted if mentors.skills[col, k] > 0), key=lambda k: -mentors.skills[col, k]
     )
@@ -724,7 +726,13 @@ def fit_sentence(
         part = f"{opening}{knows} {_list([level(k) for k in held])}"
         parts.append(f"{part}: {count} in {yours}")
     if related:
-        close = _list([f"{level(h)}, close to {names[k]}" for k, h in list(related.items())[:2]])
+        groups: dict[int, list[str]] = {}
+        for k, h in related.items():
+            groups.setdefault(h, []).append(names[k])
+        close = "; ".join(
+            f"{names[h] if h in held else level(h)}, close to {_list(near)}"
+            for h, near in list(groups.items())[:2]
+        )
         lead = "related" if held else f"{opening}{knows} related skills"
         parts.append(f"{lead}: {close}")
     if wanted and not held and not related:

@@ -38,6 +38,7 @@ from profiles.models import (
 DEMO_DOMAIN = "demo.example.org"
 DEMO_PASSWORD = "mentor-demo-2026"  # the demo admin's too; seed_demo runs only with DEBUG on
 BATCH = 2000
+NAME_TRIES = 20  # fresh draws for a taken name before it gets a middle initial
 
 
 @dataclass(frozen=True)
@@ -510,17 +511,32 @@ class Generator:
         self.fakers: dict[str, Faker] = {}
         self.seed = seed
         self.region_weights = [region.weight for region in REGIONS]
+        self.used_names: set[str] = set()
 
     def faker(self, locale: str) -> Faker:
         if locale not in self.fakers:
             fake = Faker(locale)
-            fake.seed_instance(self.seed)
+            # Seeded per locale: en_CA, en_AU and others use en_US's name lists, and with one
+            # seed they would draw the same names in the same order.
+            fake.seed_instance(f"{self.seed}:{locale}")
             self.fakers[locale] = fake
         return self.fakers[locale]
 
     def name(self, region: Region) -> str:
+        """A full name nobody else of this seed has: a taken name is drawn again, and after a few
+        tries gets a middle initial (en_NG knows only 40 first and 20 last names). Every draw
+        comes from the locale's seeded faker, so the same seed still gives the same names."""
         fake = self.faker(region.locale)
-        return f"{fake.first_name()} {fake.last_name()}"
+        tries = 0
+        while True:
+            first, last = fake.first_name(), fake.last_name()
+            name = f"{first} {last}"
+            if tries >= NAME_TRIES:
+                name = f"{first} {fake.random_uppercase_letter()}. {last}"
+            if name not in self.used_names:
+                self.used_names.add(name)
+                return name
+            tries += 1
 
     def email(self, name: str, role: str, index: int) -> str:
         local = slugify(name).replace("-", ".") or "member"

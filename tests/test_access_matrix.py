@@ -112,6 +112,7 @@ MATRIX = {
     "cohorts:import-template": row(LOGIN, OK),  # the columns and example rows, no data
     "cohorts:end-pair": row(LOGIN, NOT_FOUND),
     "cohorts:resend": row(LOGIN, NOT_ALLOWED),  # POST only
+    "cohorts:suggestions": row(LOGIN, NOT_FOUND),  # what a participant sees: their admins only
     "cohorts:detail": row(LOGIN, NOT_FOUND),
     "cohorts:edit": row(LOGIN, NOT_FOUND),
     "cohorts:people": row(LOGIN, NOT_FOUND),

@@ -64,12 +64,11 @@ def test_rank_one_mentee_with_reasons(benchmark, seeded, seeded_mentee):
 
     def rank_and_explain():
         scores = engine.score(mentee, mentors, policy, excluded)
-        results = search.Results(mentee, [], mentors, scores)
         columns = engine.rank(scores, 0, limit=20, mentor_ids=mentors.user_ids).tolist()
         explained = []
         for column in columns:
-            reasons = search.explain_column(results, column, policy)
-            explained.append((column, reasons, engine.top_reasons(reasons)))
+            fit = search.fit_of(mentee, 0, mentors, column, policy)
+            explained.append((column, fit.reasons, fit.top))
         return scores, explained
 
     scores, explained = benchmark(rank_and_explain)
@@ -108,7 +107,7 @@ def test_find_a_mentor_page(benchmark, client, seeded, seeded_mentee):
     assert response.status_code == 200
     matches = response.context["matches"]
     assert len(matches) == search.PER_PAGE
-    assert all(m.reasons and m.profile for m in matches)
+    assert all(m.fit.reasons and m.profile for m in matches)
 
 
 def test_block_scoring_vs_per_pair_loop(benchmark, seeded, db):
@@ -123,7 +122,8 @@ def test_block_scoring_vs_per_pair_loop(benchmark, seeded, db):
     def score_in_blocks():
         for start in range(0, len(mentees), BLOCK):
             block = mentees.take(np.arange(start, min(start + BLOCK, len(mentees))))
-            best[start : start + len(block)] = engine.score(block, mentors).score.max(axis=1)
+            scores = engine.score(block, mentors)
+            best[start : start + len(block)] = np.where(scores.allowed, scores.score, 0).max(axis=1)
 
     benchmark.pedantic(score_in_blocks, rounds=1, iterations=1)
 
@@ -135,8 +135,9 @@ def test_block_scoring_vs_per_pair_loop(benchmark, seeded, db):
     sample_pairs = one_by_one.size
 
     # The same numbers both ways, and nearly every mentee has some mentor to rank.
-    vectorised = engine.score(sample_mentees, sample_mentors).score
-    np.testing.assert_allclose(vectorised, one_by_one, atol=1e-5)
+    vectorised = engine.score(sample_mentees, sample_mentors)
+    allowed = vectorised.allowed  # the loop gives 0 where a hard constraint fails
+    np.testing.assert_allclose(vectorised.score[allowed], one_by_one[allowed], atol=1e-5)
     assert (best > 0).mean() > 0.9
 
     stats = benchmark.stats

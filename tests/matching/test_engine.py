@@ -309,7 +309,7 @@ def test_explain_speaks_to_the_mentor_deciding_on_a_request():
     reasons = engine.explain(scores, 0, 0, mentees, mentors, audience="mentor")
     sentences = {r.component: r.sentence for r in reasons}
     assert sentences[Component.FIT] == (
-        "Wants Python and Negotiation; you know Python (4/5): 1 of the 2 skills in their goals. "
+        "Wants Negotiation and Python; you know Python (4/5): 1 of the 2 skills in their goals. "
         "Their goals mention reporting."
     )
     assert sentences[Component.SENIORITY] == "You have 3 years more experience than them."

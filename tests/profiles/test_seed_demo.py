@@ -1,5 +1,6 @@
 """`manage.py seed_demo`: deterministic, realistic, valid, and safe to run twice."""
 
+from collections import Counter
 from io import StringIO
 from zoneinfo import ZoneInfo
 
@@ -122,3 +123,12 @@ def test_the_demo_people_are_varied():
     assert len(languages) >= 10
     assert len(titles) >= 25
     assert len({p.email for p in people}) == len(people)
+
+
+def test_every_demo_person_has_a_unique_full_name():
+    generator = Generator(2026)
+    people = [generator.mentor(i) for i in range(1, 301)]
+    people += [generator.mentee(i) for i in range(1, 701)]
+
+    repeated = {name: n for name, n in Counter(p.name for p in people).items() if n > 1}
+    assert not repeated
