@@ -264,12 +264,12 @@ def test_a_mentee_finds_asks_and_is_accepted_and_both_get_the_introduction(
     reasons = dana.locator(".reasons > li")
     expect(reasons).to_have_count(3)
     expect(reasons.first).to_contain_text(
-        "Goals and expertise Knows 3 of the 3 skills in your goals: "
-        "Data engineering (5/5), SQL (4/5) and Python (3/5)."
+        "Goals and expertise Knows Data engineering (5/5), SQL (4/5) and Python (3/5): "
+        "all 3 skills in your goals."
     )
     expect(dana).to_contain_text("Free at the same time 6 hours a week")
     expect(dana.get_by_role("link", name="Ask to be mentored")).to_have_attribute(
-        "href", reverse("matching:new-request", args=[mentor.pk])
+        "href", reverse("matching:new-request", args=[mentor.pk]) + "?mode=regular"
     )
 
     # Why this match: every component, each with a meter and a sentence, and the same score.
@@ -279,11 +279,11 @@ def test_a_mentee_finds_asks_and_is_accepted_and_both_get_the_introduction(
     components = page.locator(".components > li")
     expect(components).to_have_count(6)
     for label, sentence in (
-        ("Goals and expertise", "Knows 3 of the 3 skills in your goals"),
+        ("Goals and expertise", "all 3 skills in your goals"),
         ("Time together", "Free at the same time 6 hours a week"),
         ("Language", "You both speak English."),
         ("Format and cadence", "Offers the format and rhythm you asked for."),
-        ("Experience", "9 years more experience than you."),
+        ("Experience", "Has 9 years more experience."),
         ("Room for you", "Has room for 2 more mentees (of 2), 4 h a month."),
     ):
         meter = page.get_by_role("meter", name=label, exact=True)
