@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import ClassVar
 from zoneinfo import available_timezones
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.apps import apps
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
