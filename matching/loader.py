@@ -7,6 +7,7 @@ the version in the shared cache (see `signals.py`) or the reference week moves o
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 import zlib
@@ -28,6 +29,7 @@ from profiles.languages import LANGUAGES
 from profiles.models import AvailabilityWindow, Expertise, Goal, MentorOffer, Profile, Skill
 
 VERSION_KEY = "matching:mentor-features:version"
+logger = logging.getLogger(__name__)
 LANGUAGE_CODES = tuple(LANGUAGES)
 LANGUAGE_COLUMN = {code: i for i, code in enumerate(LANGUAGE_CODES)}
 
@@ -299,8 +301,16 @@ _cached: dict[str, tuple[tuple, Features]] = {}
 
 
 def bump_version() -> None:
-    """Mentor-side data changed: every process rebuilds its features on next use."""
-    shared_cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    """Mentor-side data changed: every process rebuilds its features on next use. Called after
+    commit, so a cache that is away must not fail the request that saved the change: this
+    process forgets its features, and the others catch up at the next bump (or when a restarted
+    Redis has lost the version)."""
+    with _lock:
+        _cached.clear()
+    try:
+        shared_cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception as error:
+        logger.warning("mentor features version not bumped: %r", error)
 
 
 def mentor_features() -> Features:

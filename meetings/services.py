@@ -121,10 +121,18 @@ def _send(template: str, to: User, context: dict, *, attachments=(), kind: str |
     if kind and not wants(to, kind):
         return
     context = {"to": to, **context}
+    headers = {}
     if kind:
         context["unsubscribe_url"] = unsubscribe_url(to, kind)
+        # RFC 8058: mail clients offer one-click unsubscribe, by POST to this address.
+        headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message = render_email(
-        f"meetings/{template}", context, to=[to.email], attachments=list(attachments)
+        f"meetings/{template}",
+        context,
+        to=[to.email],
+        attachments=list(attachments),
+        headers=headers,
     )
     queue_email(message=message, kind=f"meetings/{template}")
 

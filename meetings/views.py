@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cohorts.models import Placement
@@ -508,19 +509,25 @@ def preferences(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "meetings/preferences.html", {"rows": rows})
 
 
+@csrf_exempt  # the signed token is the proof; mail clients' one-click POST carries no CSRF
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """One click from an email, signed: no sign-in needed. POST undoes it."""
+    """From an email, signed: no sign-in needed. GET only shows a button, so a mail scanner that
+    follows links changes nothing; POST unsubscribes (also the one-click POST of RFC 8058 that
+    mail clients send, `List-Unsubscribe=One-Click`); POST with undo=1 subscribes again."""
     found = services.read_unsubscribe(token)
     if found is None:
         return TemplateResponse(request, "meetings/unsubscribed.html", {"bad": True}, status=404)
     user, kind = found
-    enabled = request.method == "POST" and request.POST.get("undo") == "1"
-    services.set_preference(user, kind, enabled)
+    state = "ask"
+    if request.method == "POST":
+        enabled = request.POST.get("undo") == "1"
+        services.set_preference(user, kind, enabled)
+        state = "subscribed" if enabled else "unsubscribed"
     return TemplateResponse(
         request,
         "meetings/unsubscribed.html",
-        {"label": EmailPreference.Kind(kind).label, "enabled": enabled, "token": token},
+        {"label": EmailPreference.Kind(kind).label, "state": state, "token": token},
     )
 
 

@@ -134,6 +134,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "meetings-reminders": {"task": "meetings.tasks.send_due_reminders", "schedule": 60},
     # Runs whose worker died are failed, lost invitations and intro emails sent (cohorts/tasks).
     "cohorts-sweep": {"task": "cohorts.tasks.sweep", "schedule": 30},
+    "outbox-sweep": {"task": "profiles.tasks.sweep_outbox", "schedule": 30},
     "meetings-nudges": {"task": "meetings.tasks.nudge_quiet_pairs", "schedule": 6 * 60 * 60},
     "meetings-digest": {
         "task": "meetings.tasks.weekly_digest",
@@ -196,6 +197,10 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mentorship <mentorship@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The outbox (profiles.outbox): how long a worker holds a message it is sending, and the first
+# wait before a failed one is tried again (doubling each time, five attempts in all).
+EMAIL_LEASE_SECONDS = env.int("EMAIL_LEASE_SECONDS", default=120)
+EMAIL_RETRY_SECONDS = env.int("EMAIL_RETRY_SECONDS", default=60)
 # The address links in emails point at.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # The in-app outbox (staff, DEBUG only) shows sent messages; in production their bodies, which

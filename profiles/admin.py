@@ -10,6 +10,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
 
+from audit import services as audit
+from audit.models import AuditEntry
+from profiles import outbox
 from profiles.models import Email, Expertise, Goal, Skill, User
 from profiles.services import merge_skills
 
@@ -26,8 +29,21 @@ class UserEditForm(UserChangeForm):
         fields = "__all__"
 
 
+ROLE_FIELDS = ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")
+
+
+def shown(value: object) -> object:
+    """A role field's value as the audit log keeps it: groups and permissions by name."""
+    if isinstance(value, bool) or value is None:
+        return value
+    return sorted(str(item) for item in value)
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """Changes to who may do what (staff, superuser, groups, active) and deletions are
+    written to the audit log in the admin's own transaction."""
+
     add_form = UserCreationForm
     form = UserEditForm
     ordering = ("email",)
@@ -43,13 +59,76 @@ class UserAdmin(BaseUserAdmin):
         (None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),
     )
 
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)  # groups are saved here
+        changed = [name for name in ROLE_FIELDS if change and name in form.changed_data]
+        if changed:
+            audit.record(
+                action=AuditEntry.Action.ROLE_CHANGE,
+                by=request.user,
+                target=audit.person_label(form.instance),
+                detail={
+                    "user": form.instance.pk,
+                    **{
+                        name: [shown(form.initial.get(name)), shown(form.cleaned_data[name])]
+                        for name in changed
+                    },
+                },
+            )
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        with transaction.atomic():
+            self._record_deletions(request, [obj])
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        with transaction.atomic():
+            self._record_deletions(request, list(queryset))
+            super().delete_queryset(request, queryset)
+
+    def _record_deletions(self, request: HttpRequest, users: list[User]) -> None:
+        # The person is gone: the log names the account by number only, not by name or address.
+        for user in users:
+            audit.record(
+                action=AuditEntry.Action.DELETE_ACCOUNT,
+                by=request.user,
+                target=f"Account #{user.pk}",
+                detail={"user": user.pk, "via": "admin", "was_staff": user.is_staff},
+            )
+
 
 @admin.register(Email)
 class EmailAdmin(admin.ModelAdmin):
-    list_display = ("subject", "kind", "status", "attempts", "created_at", "sent_at")
+    """The outbox for staff: what failed and why, and Resend."""
+
+    list_display = ("subject", "kind", "status", "attempts", "next_attempt_at", "sent_at", "error")
     list_filter = ("status", "kind")
     search_fields = ("subject",)
-    readonly_fields = ("to", "subject", "body_text", "body_html", "kind", "created_at", "sent_at")
+    readonly_fields = (
+        "to",
+        "subject",
+        "body_text",
+        "body_html",
+        "headers",
+        "kind",
+        "message_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "lease_until",
+        "error",
+        "created_at",
+        "sent_at",
+    )
+    actions = ("resend",)
+
+    @admin.action(description="Resend the selected emails")
+    def resend(self, request, queryset):
+        count = outbox.resend(queryset)
+        self.message_user(request, f"{count} email{'s' if count != 1 else ''} queued again.")
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 class MergeSkillsForm(forms.Form):

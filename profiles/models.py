@@ -4,7 +4,6 @@ from typing import ClassVar
 from zoneinfo import available_timezones
 
 from django.apps import apps
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -75,8 +74,10 @@ class EmailQuerySet(models.QuerySet["Email"]):
 
 
 class Email(models.Model):
-    """One outgoing message. A row is written in the same transaction as the change that caused
-    it, and `profiles.tasks.send_email` delivers it once the transaction commits."""
+    """One outgoing message: the outbox. A row is written in the same transaction as the change
+    that caused it; `profiles.outbox` delivers it after commit, and a beat task sweeps any row
+    still due (queued, or "sending" past its lease because a worker died), with retries and
+    backoff. Every attempt carries the same Message-ID."""
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -91,9 +92,13 @@ class Email(models.Model):
     attachments = models.JSONField(
         default=list, blank=True, help_text="Text attachments: filename, mimetype, content."
     )
+    headers = models.JSONField(default=dict, blank=True, help_text="E.g. List-Unsubscribe.")
     kind = models.CharField(max_length=100, blank=True, help_text="The template it came from.")
+    message_id = models.CharField(max_length=255, blank=True, help_text="Same on each attempt.")
     status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -101,34 +106,17 @@ class Email(models.Model):
     objects = EmailQuerySet.as_manager()
 
     class Meta:
-        indexes: ClassVar = [models.Index(fields=["-created_at"], name="email_newest_idx")]
+        indexes: ClassVar = [
+            models.Index(fields=["-created_at"], name="email_newest_idx"),
+            models.Index(
+                fields=["next_attempt_at"],
+                name="email_due_idx",
+                condition=models.Q(status__in=["queued", "sending"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject} -> {', '.join(self.to)}"
-
-    def claim(self) -> bool:
-        """Atomically move a queued message to sending; False when another run holds it."""
-        claimed = Email.objects.filter(pk=self.pk, status=Email.Status.QUEUED).update(
-            status=Email.Status.SENDING, attempts=models.F("attempts") + 1
-        )
-        return claimed == 1
-
-    def mark_sent(self) -> None:
-        self.status = Email.Status.SENT
-        self.sent_at = timezone.now()
-        self.error = ""
-        if not settings.EMAIL_KEEP_SENT_BODIES:
-            # The bodies hold one-time links (verification, password reset): keep no copy.
-            self.body_text = self.body_html = ""
-            self.attachments = []
-        self.save(
-            update_fields=["status", "sent_at", "error", "body_text", "body_html", "attachments"]
-        )
-
-    def mark_failed(self, error: str, *, final: bool) -> None:
-        self.status = Email.Status.FAILED if final else Email.Status.QUEUED
-        self.error = error[:2000]
-        self.save(update_fields=["status", "error"])
 
 
 # --- Profiles: what people tell us so that matching can be good -------------------------------

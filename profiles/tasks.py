@@ -1,30 +1,17 @@
-import logging
-import smtplib
-
 from celery import shared_task
 
-from profiles.mail import build_message
-from profiles.models import Email
-
-logger = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 5
+from profiles import outbox
 
 
-@shared_task(bind=True, max_retries=MAX_ATTEMPTS - 1, acks_late=True)
-def send_email(self, email_id: int) -> None:
-    """Deliver one stored message. A second delivery of the same id (a retried or duplicated
-    task) finds the row already claimed and does nothing."""
-    email = Email.objects.filter(pk=email_id).first()
-    if email is None or not email.claim():
-        return
-    try:
-        build_message(email).send()
-    except (smtplib.SMTPException, OSError) as exc:
-        final = self.request.retries >= self.max_retries
-        email.mark_failed(repr(exc), final=final)
-        logger.warning("email %s failed (attempt %s): %r", email_id, email.attempts + 1, exc)
-        if not final:
-            raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
-        return
-    email.mark_sent()
+@shared_task(acks_late=True)
+def send_email(email_id: int) -> None:
+    """Deliver one stored message now. A second delivery of the same id (a duplicated task, the
+    sweeper) finds the row claimed or sent and does nothing; failures are retried by the sweeper
+    with backoff, not by Celery, so a lost task loses nothing."""
+    outbox.deliver(email_id)
+
+
+@shared_task
+def sweep_outbox() -> int:
+    """Beat: send every message that is due (see profiles.outbox)."""
+    return outbox.sweep()

@@ -40,6 +40,21 @@ def test_check_deploy_passes_at_warning_level_with_production_environment():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_check_deploy_fails_without_an_email_url():
+    env = production_environment()
+    del env["EMAIL_URL"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "mentorship.E001" in result.stderr and "EMAIL_URL is not set" in result.stderr
+
+
 def test_production_refuses_to_start_without_a_secret_key():
     env = production_environment()
     env["SECRET_KEY"] = ""
