@@ -1,6 +1,6 @@
 from django.urls import path
 
-from profiles import views
+from profiles import privacy_views, views
 
 app_name = "profiles"
 
@@ -18,4 +18,7 @@ urlpatterns = [
     path("people/<int:pk>/", views.person, name="person"),
     path("dev/outbox/", views.outbox, name="outbox"),
     path("dev/outbox/<int:pk>/", views.outbox_email, name="outbox-email"),
+    # The signed-in person's own data: no pk, so nobody reaches anyone else's.
+    path("profile/my-data/", privacy_views.my_data, name="my-data"),
+    path("profile/delete/", privacy_views.delete_account, name="delete-account"),
 ]

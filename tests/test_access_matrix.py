@@ -92,6 +92,9 @@ MATRIX = {
     # The development outbox: staff only (and only with DEBUG on, tested separately).
     "profiles:outbox": row(LOGIN, NOT_FOUND, OK),
     "profiles:outbox-email": row(LOGIN, NOT_FOUND, OK),
+    # One's own data: the export and the erasure act on the signed-in person only (no pk).
+    "profiles:my-data": row(LOGIN, OK),
+    "profiles:delete-account": row(LOGIN, OK),
     # Matching: requests and pairs are seen only by the two people in them (staff included:
     # being site staff gives no view into other people's requests). The objects below are a
     # hidden mentor, and a request and a mentorship between two other people.
@@ -159,6 +162,8 @@ ADMIN_EXCEPTIONS = {
     # object_id/ (unnamed) redirects to object_id/change/
     "admin:<path:object_id>/": row(ADMIN_LOGIN, ADMIN_LOGIN, Redirect("/admin/")),
     "admin:(?P<url>.*)$": row(ADMIN_LOGIN, ADMIN_LOGIN, NOT_FOUND),  # catch-all: 404
+    # The outbox and the audit log are written by the app, never by hand.
+    "admin:profiles_email_add": row(ADMIN_LOGIN, ADMIN_LOGIN, FORBIDDEN),
 }
 
 
