@@ -21,6 +21,8 @@ from django.db import DatabaseError, IntegrityError, connection, connections, tr
 from django.db.models import Avg, Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from audit import services as audit
+from audit.models import AuditEntry
 from cohorts.models import (
     BUSY,
     Cohort,
@@ -436,9 +438,10 @@ def publishable(run: MatchRun) -> str | None:
     return None
 
 
-def request_publish(run: MatchRun) -> None:
+def request_publish(run: MatchRun, *, by: User | None = None) -> None:
     """Queue the run's publishing (the caller then hands it to Celery). Refused with a
-    PublishError when it cannot be published, or when the cohort is busy (a constraint)."""
+    PublishError when it cannot be published, or when the cohort is busy (a constraint). The
+    audit log records who asked, with the pairs waiting to be published."""
     with transaction.atomic():
         run = MatchRun.objects.select_for_update().select_related("cohort").get(pk=run.pk)
         problem = publishable(run)
@@ -456,6 +459,14 @@ def request_publish(run: MatchRun) -> None:
             raise PublishError(
                 "Matching or publishing is already going for this cohort; wait for it to finish."
             ) from error
+        pairs = run.proposals.filter(mentorship__isnull=True).count()
+        audit.record(
+            action=AuditEntry.Action.PUBLISH,
+            by=by,
+            cohort=run.cohort,
+            target=f"Run {run.pk}: {pairs} {'pair' if pairs == 1 else 'pairs'}",
+            detail={"run": run.pk, "pairs": pairs},
+        )
 
 
 def cancel_publish(run_id: int, error: str) -> None:

@@ -17,6 +17,8 @@ from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
+from audit import services as audit
+from audit.models import AuditEntry
 from cohorts.models import Cohort, Enrollment, MatchRun, PairRule, Placement, Proposal, Unmatched
 from matching import actions, eligibility, engine, loader
 from matching.loader import bump_version
@@ -77,7 +79,9 @@ def join_url(enrollment: Enrollment) -> str:
     return settings.SITE_URL + reverse("cohorts:join", args=[invite_token(enrollment)])
 
 
-def invite(*, cohort: Cohort, emails: Iterable[str], role: str) -> tuple[int, int]:
+def invite(
+    *, cohort: Cohort, emails: Iterable[str], role: str, by: User | None = None
+) -> tuple[int, int]:
     """Enrol these addresses as invited; each new one gets an invitation once this commits.
     People who have an account are linked to it, and nothing of theirs changes.
     Returns (invited, already there)."""
@@ -96,6 +100,13 @@ def invite(*, cohort: Cohort, emails: Iterable[str], role: str) -> tuple[int, in
             invited += created
             kept += not created
         queue_invitations(cohort)
+        audit.record(
+            action=AuditEntry.Action.INVITE,
+            by=by,
+            cohort=cohort,
+            target=f"{invited} {'person' if invited == 1 else 'people'} as {role}",
+            detail={"role": role, "invited": invited, "already_enrolled": kept},
+        )
     return invited, kept
 
 
@@ -157,7 +168,7 @@ def _queue_invitation(enrollment: Enrollment) -> None:
     queue_email(message=message, kind="cohorts/invitation")
 
 
-def resend_invitation(*, enrollment: Enrollment) -> None:
+def resend_invitation(*, enrollment: Enrollment, by: User | None = None) -> None:
     """Send the invitation again (a new link; the old one still works until it expires)."""
     if enrollment.status == Enrollment.Status.JOINED:
         raise CohortError(f"{enrollment.email} has joined already.")
@@ -166,6 +177,13 @@ def resend_invitation(*, enrollment: Enrollment) -> None:
             invited_at=None, status=Enrollment.Status.INVITED, declined_at=None
         )
         queue_invitations(enrollment.cohort)
+        audit.record(
+            action=AuditEntry.Action.RESEND,
+            by=by,
+            cohort=enrollment.cohort,
+            target=enrollment.email,
+            detail={"enrollment": enrollment.pk, "was": enrollment.status},
+        )
 
 
 @transaction.atomic
@@ -232,7 +250,16 @@ def latest_run(cohort: Cohort) -> MatchRun | None:
     return cohort.runs.order_by("-created_at", "-pk").first()
 
 
-def set_rule(*, cohort: Cohort, proposal: Proposal, kind: str | None) -> None:
+RULE_ACTIONS = {
+    PairRule.Kind.LOCK: AuditEntry.Action.LOCK,
+    PairRule.Kind.FORBID: AuditEntry.Action.REMOVE_PAIR,
+    None: AuditEntry.Action.UNLOCK,
+}
+
+
+def set_rule(
+    *, cohort: Cohort, proposal: Proposal, kind: str | None, by: User | None = None
+) -> None:
     """Lock a pair (kept by every re-run), forbid it (never proposed again; the proposal goes,
     and its mentee is listed as removed when it was their only pair), or clear the rule."""
     if proposal.is_published:
@@ -256,6 +283,18 @@ def set_rule(*, cohort: Cohort, proposal: Proposal, kind: str | None) -> None:
         else:
             proposal.locked = kind == PairRule.Kind.LOCK
             proposal.save(update_fields=["locked"])
+        audit.record(
+            action=RULE_ACTIONS[kind],
+            by=by,
+            cohort=cohort,
+            target=f"{proposal.mentee} with {proposal.mentor}",
+            detail={
+                "run": proposal.run_id,
+                "mentee": proposal.mentee_id,
+                "mentor": proposal.mentor_id,
+                "score": proposal.score,
+            },
+        )
 
 
 def rescore(cohort: Cohort, mentee_id: int, mentor_id: int) -> tuple[float, list[str], str | None]:
@@ -292,7 +331,7 @@ def rescore(cohort: Cohort, mentee_id: int, mentor_id: int) -> tuple[float, list
 
 
 @transaction.atomic
-def swap(*, cohort: Cohort, first: Proposal, second: Proposal) -> None:
+def swap(*, cohort: Cohort, first: Proposal, second: Proposal, by: User | None = None) -> None:
     """Exchange the mentors of two proposals, rescored. The new pairs are locked, so a re-run
     keeps what the admin chose. Refused with a CohortError."""
     first, second = (
@@ -309,6 +348,7 @@ def swap(*, cohort: Cohort, first: Proposal, second: Proposal) -> None:
         raise CohortError("Both pairs have the same mentor: there is nothing to swap.")
     if first.mentee_id == second.mentee_id:
         raise CohortError("Both pairs have the same mentee: there is nothing to swap.")
+    before = [(first.mentee_id, first.mentor_id), (second.mentee_id, second.mentor_id)]
     pairs = [(first.mentee_id, second.mentor_id), (second.mentee_id, first.mentor_id)]
     others = Proposal.objects.filter(run=first.run, mentee_id__in=[p[0] for p in pairs]).exclude(
         pk__in=[first.pk, second.pk]
@@ -335,6 +375,20 @@ def swap(*, cohort: Cohort, first: Proposal, second: Proposal) -> None:
         update_conflicts=True,
         unique_fields=["cohort", "mentee", "mentor"],
         update_fields=["kind"],
+    )
+    names = dict(
+        User.objects.filter(pk__in={p for pair in pairs for p in pair}).values_list("pk", "name")
+    )
+    audit.record(
+        action=AuditEntry.Action.SWAP,
+        by=by,
+        cohort=cohort,
+        target="; ".join(f"{names[mentee]} now with {names[mentor]}" for mentee, mentor in pairs),
+        detail={
+            "run": first.run_id,
+            "before": [list(pair) for pair in before],
+            "after": [list(pair) for pair in pairs],
+        },
     )
 
 

@@ -16,6 +16,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from audit import services as audit
+from audit.models import AuditEntry
 from matching import eligibility, notify
 from matching.eligibility import Problem
 from matching.loader import bump_version
@@ -178,7 +180,8 @@ def end_mentorship(
 ) -> Mentorship:
     """End an active pair, by one of the two or by an admin of its cohort (the caller checks who
     may). Goals the pair worked on and did not achieve open again; both people are told, with
-    the reason, unless the caller tells them itself (closing with a thank-you does)."""
+    the reason, unless the caller tells them itself (closing with a thank-you does). An end by
+    anyone outside the pair goes into the audit log."""
     with transaction.atomic():
         mentorship = (
             Mentorship.objects.select_for_update(of=("self",))
@@ -193,6 +196,15 @@ def end_mentorship(
         mentorship.end_reason = reason.strip()
         mentorship.save(update_fields=["status", "ended_at", "ended_by", "end_reason"])
         mentorship.goals.filter(status=Goal.Status.IN_PROGRESS).update(status=Goal.Status.OPEN)
+        if by.pk not in (mentorship.mentee_id, mentorship.mentor_id):
+            placement = getattr(mentorship, "placement", None)  # a cohort's pair has one
+            audit.record(
+                action=AuditEntry.Action.END_PAIR,
+                by=by,
+                cohort=placement.cohort if placement else None,
+                target=f"{mentorship.mentee} with {mentorship.mentor}",
+                detail={"mentorship": mentorship.pk, "reason": mentorship.end_reason},
+            )
         if notify_people:
             for person in (mentorship.mentee, mentorship.mentor):
                 notify.ended(mentorship, to=person, by=by)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "matching",
     "cohorts",
     "meetings",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -134,7 +135,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "meetings-reminders": {"task": "meetings.tasks.send_due_reminders", "schedule": 60},
     # Runs whose worker died are failed, lost invitations and intro emails sent (cohorts/tasks).
     "cohorts-sweep": {"task": "cohorts.tasks.sweep", "schedule": 30},
-    "outbox-sweep": {"task": "profiles.tasks.sweep_outbox", "schedule": 30},
+    "outbox-sweep": {
+        "task": "profiles.tasks.sweep_outbox",
+        "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=30),
+    },
     "meetings-nudges": {"task": "meetings.tasks.nudge_quiet_pairs", "schedule": 6 * 60 * 60},
     "meetings-digest": {
         "task": "meetings.tasks.weekly_digest",

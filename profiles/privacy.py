@@ -441,6 +441,15 @@ def erase_account(*, user: User) -> User:
     replacements = _quoted_by_others(user, addresses)
     # First, so that every email this sends names the person as a former member.
     _anonymise_user(user)
+    from audit import services as audit
+    from audit.models import AuditEntry
+
+    audit.record(
+        action=AuditEntry.Action.DELETE_ACCOUNT,
+        by=user,
+        target=f"Account #{user.pk}",
+        detail={"user": user.pk, "via": "self-service"},
+    )
     _end_pairs(user)
     _close_open_requests(user)
     _delete_own_things(user)
