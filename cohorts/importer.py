@@ -35,10 +35,13 @@ from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from audit import services as audit
+from audit.models import AuditEntry
 from cohorts.models import Cohort, Enrollment
 from cohorts.services import queue_invitations
 from matching.loader import bump_version
 from profiles.availability import MINUTES_PER_DAY, WEEKDAYS, Window
+from profiles.forms import MAX_EXPERTISE
 from profiles.languages import LANGUAGES
 from profiles.models import (
     AvailabilityWindow,
@@ -276,6 +279,14 @@ def _records(data: bytes | str) -> Iterator[list[str]]:
                 f'{line}). In your spreadsheet, save it as "CSV UTF-8" and upload it again.'
             ) from None
     data = data.removeprefix("\ufeff")
+    if "\x00" in data:
+        # PostgreSQL stores no NUL; UTF-16 without its byte-order mark decodes as "UTF-8" with a
+        # NUL after every letter, so say how to save the file rather than which cell has one.
+        line = data[: data.index("\x00")].count("\n") + 1
+        raise Wrong(
+            f"The file contains a NUL character (on line {line}), so it is not plain text. In "
+            'your spreadsheet, save it as "CSV UTF-8" and upload it again.'
+        )
     if not data.strip():
         raise Wrong("The file is empty: it needs a header row and then one row per person.")
     return csv.reader(io.StringIO(data, newline=""))
@@ -465,7 +476,8 @@ class _Checker:
                 continue
             slug, colon, level_text = (part.strip() for part in entry.partition(":"))
             slug = slug.lower()
-            level = int(level_text) if re.fullmatch(r"\d+", level_text) else None
+            # At most nine digits: int() refuses more than 4,300, and 5 is the highest level.
+            level = int(level_text) if re.fullmatch(r"\d{1,9}", level_text) else None
             if slug not in self.skills:
                 problems.append(self.unknown_skill(slug))
             elif slug in skills:
@@ -483,6 +495,11 @@ class _Checker:
         is_mentor = role in (Enrollment.Role.MENTOR, Enrollment.Role.BOTH)
         if not problems and is_mentor and all(level is None for level in skills.values()):
             problems.append("a mentor needs at least one skill with a level, e.g. python:4.")
+        taught = sum(level is not None for level in skills.values())
+        if taught > MAX_EXPERTISE:  # more than the mentor's own page could then save
+            problems.append(
+                f"lists {taught} skills with a level; a mentor can teach at most {MAX_EXPERTISE}."
+            )
         if problems:
             raise Wrong(*problems)
         return list(skills.items())
@@ -517,9 +534,12 @@ class _Checker:
     def number(value: str, low: int, high: int, unit: str) -> int:
         if not re.fullmatch(r"[+-]?\d+", value):
             raise Wrong(f'"{value}" is not a whole number; write {low} to {high} {unit}.')
-        if not low <= int(value) <= high:
-            raise Wrong(f"{int(value)} is out of range; write {low} to {high} {unit}.")
-        return int(value)
+        # int() refuses more than 4,300 digits; any number of more than nine is out of range.
+        number = int(value) if len(value) <= 9 else None
+        if number is None or not low <= number <= high:
+            shown = f"{value[:9]}…" if number is None else number
+            raise Wrong(f"{shown} is out of range; write {low} to {high} {unit}.")
+        return number
 
     @staticmethod
     def text(value: str, column: str) -> str:
@@ -595,7 +615,7 @@ def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
 
 
 @transaction.atomic
-def apply(preview: Preview, cohort: Cohort) -> ImportResult:
+def apply(preview: Preview, cohort: Cohort, *, by: User | None = None) -> ImportResult:
     """Write a clean preview: new people with their profiles, offers, expertise, goals and weeks;
     everyone enrolled as invited, with an invitation queued for after the commit.
 
@@ -630,6 +650,20 @@ def apply(preview: Preview, cohort: Cohort) -> ImportResult:
     _write_goals([row for row in created if row.is_mentee], ids)
     enrolled = _enrol(rows, ids, cohort)
     queue_invitations(cohort)
+    audit.record(
+        action=AuditEntry.Action.IMPORT,
+        by=by,
+        cohort=cohort,
+        target=f"{len(rows)} {'person' if len(rows) == 1 else 'people'}",
+        detail={
+            "people": len(rows),
+            "new_accounts": len(created),
+            "existing_accounts": len(rows) - len(created),
+            "newly_enrolled": enrolled,
+            "mentors": preview.mentors,
+            "mentees": preview.mentees,
+        },
+    )
 
     # Bulk writes send no signals: tell the matching engine its mentor features are stale, now
     # and after commit, as matching/signals.py does for single saves.

@@ -31,6 +31,7 @@ from cohorts.tasks import publish as publish_task
 from cohorts.tasks import run_matching
 from matching import search
 from matching.management.commands.suggest_mentors import write_suggestions
+from mentorship.inputs import as_id, is_id
 from profiles.models import Goal
 
 PROPOSALS_PER_PAGE = 50
@@ -121,7 +122,10 @@ def people(request: HttpRequest, slug: str) -> HttpResponse:
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         invited, kept = services.invite(
-            cohort=cohort, emails=form.cleaned_data["emails"], role=form.cleaned_data["role"]
+            cohort=cohort,
+            emails=form.cleaned_data["emails"],
+            role=form.cleaned_data["role"],
+            by=request.user,
         )
         messages.success(
             request,
@@ -146,7 +150,7 @@ def people(request: HttpRequest, slug: str) -> HttpResponse:
 def import_people(request: HttpRequest, slug: str) -> HttpResponse:
     """An upload over the limit is refused from its Content-Length, before its body is read."""
     length = request.META.get("CONTENT_LENGTH") or "0"
-    if request.method == "POST" and (not length.isdigit() or int(length) > importer.MAX_REQUEST):
+    if request.method == "POST" and (not is_id(length) or int(length) > importer.MAX_REQUEST):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         cohort = cohort_for(request, slug)
@@ -175,7 +179,7 @@ def _import_people(request: HttpRequest, slug: str) -> HttpResponse:
         if not preview.ok:
             context.update(preview=preview)
             return TemplateResponse(request, "cohorts/import.html", context)
-        result = importer.apply(preview, cohort)
+        result = importer.apply(preview, cohort, by=request.user)
         cache.delete(key)
         messages.success(
             request,
@@ -307,7 +311,7 @@ def proposal_action(request: HttpRequest, slug: str, pk: int, action: str) -> Ht
         raise Http404
     kind, done = kinds[action]
     try:
-        services.set_rule(cohort=cohort, proposal=proposal, kind=kind)
+        services.set_rule(cohort=cohort, proposal=proposal, kind=kind, by=request.user)
     except services.CohortError as error:
         messages.error(request, str(error))
     else:
@@ -320,12 +324,12 @@ def proposal_action(request: HttpRequest, slug: str, pk: int, action: str) -> Ht
 def swap(request: HttpRequest, slug: str) -> HttpResponse:
     cohort = cohort_for(request, slug)
     ids = request.POST.getlist("selected")
-    if len(ids) != 2 or not all(pk.isdigit() for pk in ids):
+    if len(ids) != 2 or not all(is_id(pk) for pk in ids):
         messages.error(request, "Select exactly two pairs to swap their mentors.")
         return redirect("cohorts:review", slug=slug)
     first, second = (_proposal(cohort, int(pk)) for pk in ids)
     try:
-        services.swap(cohort=cohort, first=first, second=second)
+        services.swap(cohort=cohort, first=first, second=second, by=request.user)
     except services.CohortError as error:
         messages.error(request, f"Not swapped: {error}")
     else:
@@ -352,7 +356,7 @@ def publish(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             {"cohort": cohort, "run": run, "problem": problem, "figures": figures},
         )
     try:
-        matchrun.request_publish(run)
+        matchrun.request_publish(run, by=request.user)
     except matchrun.PublishError as error:
         messages.error(request, str(error))
         return redirect("cohorts:review", slug=slug)
@@ -415,7 +419,7 @@ def resend(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     cohort = cohort_for(request, slug)
     enrollment = get_object_or_404(cohort.enrollments, pk=pk)
     try:
-        services.resend_invitation(enrollment=enrollment)
+        services.resend_invitation(enrollment=enrollment, by=request.user)
     except services.CohortError as error:
         messages.error(request, str(error))
     else:
@@ -435,7 +439,7 @@ def suggestions(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     person = enrollment.user
     goals = list(Goal.objects.open().filter(owner=person).order_by("pk"))
     raw = request.GET.get("goal", "")
-    goal = next((g for g in goals if raw.isdigit() and g.pk == int(raw)), None)
+    goal = next((g for g in goals if g.pk == as_id(raw)), None)
     matches = search.suggestions(person, goal=goal, top=search.PER_PAGE)
     if request.GET.get("format") == "csv":
         out = io.StringIO()

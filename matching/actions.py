@@ -182,6 +182,8 @@ def end_mentorship(
     may). Goals the pair worked on and did not achieve open again; both people are told, with
     the reason, unless the caller tells them itself (closing with a thank-you does). An end by
     anyone outside the pair goes into the audit log."""
+    if "\x00" in reason:
+        raise MatchingError("The reason contains a NUL character: write it again as plain text.")
     with transaction.atomic():
         mentorship = (
             Mentorship.objects.select_for_update(of=("self",))

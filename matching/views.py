@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from matching import actions, engine, search, services
 from matching.models import MESSAGE_MAX, MESSAGE_MIN, MentorRequest, Mentorship
 from matching.services import MatchingError
+from mentorship.inputs import as_id
 from profiles.models import Cadence, Goal, Profile, User
 
 REQUESTS_PER_PAGE = 20
@@ -71,10 +72,10 @@ def _visible_mentor(request: HttpRequest, pk: int) -> Profile:
 
 def _chosen_goal(request: HttpRequest) -> Goal | None:
     """The goal carried from the list (?goal=), when it is one of the person's open goals."""
-    raw = request.GET.get("goal", "")
-    if not raw.isdigit():
+    pk = as_id(request.GET.get("goal", ""))
+    if pk is None:
         return None
-    return Goal.objects.open().filter(owner=request.user, pk=int(raw)).first()
+    return Goal.objects.open().filter(owner=request.user, pk=pk).first()
 
 
 @login_required

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
@@ -179,6 +180,21 @@ def _tell_other(meeting: Meeting, actor: User, template: str, *, cancel: bool = 
     )
 
 
+def _check_details(duration: int, place: str) -> None:
+    """The model's limits on the length and the place, for callers that did not come through
+    MeetingForm (commands, the demo data): past them the database answers with an error, or
+    timedelta with an OverflowError, rather than with a sentence."""
+    checked = {"duration_minutes", "place"}
+    try:
+        Meeting(duration_minutes=duration, place=place.strip()).clean_fields(
+            exclude=[f.name for f in Meeting._meta.fields if f.name not in checked]
+        )
+    except ValidationError as error:
+        raise MeetingError(" ".join(error.messages)) from None
+    if "\x00" in place:
+        raise MeetingError("The place contains a NUL character, which cannot be saved.")
+
+
 def _check_time(
     mentorship: Mentorship, starts_at: datetime, duration: int, exclude: int | None = None
 ) -> None:
@@ -204,6 +220,7 @@ def schedule(
     mentorship = Mentorship.objects.select_for_update().get(pk=mentorship.pk)
     if mentorship.status != Mentorship.Status.ACTIVE:
         raise MeetingError("This mentorship is closed.")
+    _check_details(duration, place)
     _check_time(mentorship, starts_at, duration)
     meeting = Meeting.objects.create(
         mentorship=mentorship,
@@ -231,6 +248,7 @@ def reschedule(
     pair = Mentorship.objects.select_for_update().get(pk=meeting.mentorship_id)
     if pair.status != Mentorship.Status.ACTIVE:
         raise MeetingError("This mentorship is closed.")
+    _check_details(duration, place)
     _check_time(meeting.mentorship, starts_at, duration, exclude=meeting.pk)
     Reminder.objects.filter(meeting=meeting, status=Reminder.Status.PENDING).update(
         status=Reminder.Status.CANCELLED

@@ -6,7 +6,6 @@ may read its plan and meetings, never anyone's private notes, and change nothing
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django import forms
 from django.contrib import messages
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cohorts.models import Placement
 from matching.models import MentorRequest, Mentorship
 from meetings import services
+from meetings.forms import DURATIONS, NUL_MESSAGE, MeetingForm
 from meetings.models import (
     ActionItem,
     AgendaItem,
@@ -36,8 +36,6 @@ from meetings.models import (
 from meetings.services import MeetingError
 from profiles.models import Goal, Profile
 from profiles.onboarding import completeness_of
-
-DURATIONS = [(30, "30 minutes"), (45, "45 minutes"), (60, "1 hour"), (90, "1 hour 30")]
 
 
 @dataclass
@@ -65,36 +63,6 @@ def member_access(request: HttpRequest, pk: int) -> Access:
     if not found.member:
         raise Http404
     return found
-
-
-class ScheduleForm(forms.Form):
-    day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
-    start = forms.TimeField(
-        label="Time (your time zone)", widget=forms.TimeInput(attrs={"type": "time"})
-    )
-    duration = forms.TypedChoiceField(label="Length", choices=DURATIONS, coerce=int, initial=60)
-    place = forms.CharField(label="Place or video link", required=False, max_length=300)
-
-    def __init__(self, *args, user, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.user = user
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        if "day" in cleaned and "start" in cleaned:
-            # A time the clocks skip (01:30 on the night summer time starts) would silently
-            # become another hour: refuse it.
-            starts_at = self.starts_at()
-            if starts_at.astimezone(UTC).astimezone(starts_at.tzinfo) != starts_at:
-                raise forms.ValidationError(
-                    "That time does not exist in your time zone: the clocks change then."
-                )
-        return cleaned
-
-    def starts_at(self) -> datetime:
-        zone = services.zone_of(self.user)
-        naive = datetime.combine(self.cleaned_data["day"], self.cleaned_data["start"])
-        return naive.replace(tzinfo=zone)
 
 
 def _pair_context(request: HttpRequest, found: Access) -> dict:
@@ -165,7 +133,7 @@ def _pair_context(request: HttpRequest, found: Access) -> dict:
         "done_actions": [a for a in actions if a.done],
         "first_meeting": first_meeting,
         "slots": slots,
-        "schedule_form": ScheduleForm(user=user),
+        "schedule_form": MeetingForm(user=user),
         "timeline": timeline,
         "closure": getattr(pair, "closure", None) if pair.status == "closed" else None,
         "durations": DURATIONS,
@@ -193,36 +161,31 @@ def _back(pk: int, anchor: str = "") -> HttpResponse:
     return response
 
 
+def _refused(request: HttpRequest, found: Access, form: MeetingForm) -> HttpResponse:
+    """The pair's page again with the scheduling form as given, so what is wrong shows next to
+    each field: 400, and nothing saved."""
+    context = _pair_context(request, found)
+    context["schedule_form"] = form
+    return TemplateResponse(request, "meetings/pair.html", context, status=400)
+
+
 @login_required
 @require_POST
 def schedule(request: HttpRequest, pk: int) -> HttpResponse:
+    """Book a meeting, from a suggested slot's button or from the typed date and time."""
     found = member_access(request, pk)
+    form = MeetingForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return _refused(request, found, form)
     try:
-        if request.POST.get("slot"):
-            starts_at = datetime.fromisoformat(request.POST["slot"])
-            if starts_at.tzinfo is None:
-                raise MeetingError("That slot is not valid any more; pick another.")
-            services.schedule(
-                found.pair,
-                request.user,
-                starts_at=starts_at,
-                duration=int(request.POST.get("duration") or 60),
-                place=request.POST.get("place", ""),
-            )
-        else:
-            form = ScheduleForm(request.POST, user=request.user)
-            if not form.is_valid():
-                context = _pair_context(request, found)
-                context["schedule_form"] = form
-                return TemplateResponse(request, "meetings/pair.html", context, status=400)
-            services.schedule(
-                found.pair,
-                request.user,
-                starts_at=form.starts_at(),
-                duration=form.cleaned_data["duration"],
-                place=form.cleaned_data["place"],
-            )
-    except (MeetingError, ValueError) as error:
+        services.schedule(
+            found.pair,
+            request.user,
+            starts_at=form.cleaned_data["starts_at"],
+            duration=form.cleaned_data["duration"],
+            place=form.cleaned_data["place"],
+        )
+    except MeetingError as error:
         messages.error(request, str(error))
         return _back(pk, "schedule")
     messages.success(
@@ -240,15 +203,16 @@ def _meeting(found: Access, meeting_pk: int) -> Meeting:
 def reschedule(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
     found = member_access(request, pk)
     meeting = _meeting(found, meeting_pk)
-    form = ScheduleForm(request.POST, user=request.user)
+    form = MeetingForm(request.POST, user=request.user)
     if not form.is_valid():
-        messages.error(request, "Give a date and a time to move the meeting to.")
-        return _back(pk, f"meeting-{meeting.pk}")
+        # The move form sits inside each meeting and draws no errors: say them at the top.
+        messages.error(request, " ".join(["The meeting was not moved.", *form.problems()]))
+        return _refused(request, found, MeetingForm(user=request.user))
     try:
         services.reschedule(
             meeting,
             request.user,
-            starts_at=form.starts_at(),
+            starts_at=form.cleaned_data["starts_at"],
             duration=form.cleaned_data["duration"],
             place=form.cleaned_data["place"] or meeting.place,
         )
@@ -283,9 +247,12 @@ def meeting_ics(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
 def add_agenda(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
     found = member_access(request, pk)
     meeting = _meeting(found, meeting_pk)
-    text = request.POST.get("text", "").strip()
-    if not text:
-        messages.error(request, "Write the agenda item first.")
+    try:
+        text = _posted_text(request, "text")
+        if not text:
+            raise forms.ValidationError("Write the agenda item first.")
+    except forms.ValidationError as error:
+        messages.error(request, error.messages[0])
     else:
         AgendaItem.objects.create(meeting=meeting, author=request.user, text=text[:300])
     return _back(pk, f"meeting-{meeting.pk}")
@@ -296,9 +263,12 @@ def add_agenda(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
 def add_note(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
     found = member_access(request, pk)
     meeting = _meeting(found, meeting_pk)
-    text = request.POST.get("text", "").strip()
-    if not text:
-        messages.error(request, "The note is empty.")
+    try:
+        text = _posted_text(request, "text")
+        if not text:
+            raise forms.ValidationError("The note is empty.")
+    except forms.ValidationError as error:
+        messages.error(request, error.messages[0])
     else:
         Note.objects.create(
             meeting=meeting,
@@ -314,17 +284,16 @@ def add_note(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
 def add_action(request: HttpRequest, pk: int) -> HttpResponse:
     found = member_access(request, pk)
     pair = found.pair
-    text = request.POST.get("text", "").strip()
     owner = request.POST.get("owner") or str(request.user.pk)
     if owner not in (str(pair.mentor_id), str(pair.mentee_id)):
         raise Http404
-    if not text:
-        messages.error(request, "Write what is to be done.")
-        return _back(pk, "actions")
     try:
+        text = _posted_text(request, "text")
+        if not text:
+            raise forms.ValidationError("Write what is to be done.")
         due = _due_date(request)
-    except forms.ValidationError:
-        messages.error(request, "The due date is not a date.")
+    except forms.ValidationError as error:
+        messages.error(request, error.messages[0])
     else:
         ActionItem.objects.create(mentorship=pair, owner_id=int(owner), text=text[:300], due_on=due)
     return _back(pk, "actions")
@@ -332,7 +301,19 @@ def add_action(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _due_date(request: HttpRequest):
     """The optional due date of a posted form; ValidationError when it is not a date."""
-    return forms.DateField(required=False).clean(request.POST.get("due_on", ""))
+    field = forms.DateField(
+        required=False, error_messages={"invalid": "The due date is not a date."}
+    )
+    return field.clean(request.POST.get("due_on", ""))
+
+
+def _posted_text(request: HttpRequest, name: str) -> str:
+    """A posted text, stripped; ValidationError when it holds a NUL character, which PostgreSQL
+    cannot store (RejectNulMiddleware reads url-encoded forms only, not multipart ones)."""
+    field = forms.CharField(
+        required=False, error_messages={"null_characters_not_allowed": NUL_MESSAGE}
+    )
+    return field.clean(request.POST.get(name, ""))
 
 
 @login_required
@@ -351,14 +332,13 @@ def toggle_action(request: HttpRequest, pk: int, action_pk: int) -> HttpResponse
 def add_milestone(request: HttpRequest, pk: int, goal_pk: int) -> HttpResponse:
     found = member_access(request, pk)
     goal = get_object_or_404(found.pair.goals, pk=goal_pk)
-    title = request.POST.get("title", "").strip()
-    if not title:
-        messages.error(request, "Name the milestone.")
-        return _back(pk, "plan")
     try:
+        title = _posted_text(request, "title")
+        if not title:
+            raise forms.ValidationError("Name the milestone.")
         due = _due_date(request)
-    except forms.ValidationError:
-        messages.error(request, "The due date is not a date.")
+    except forms.ValidationError as error:
+        messages.error(request, error.messages[0])
     else:
         Milestone.objects.create(mentorship=found.pair, goal=goal, title=title[:200], due_on=due)
     return _back(pk, "plan")
@@ -388,7 +368,11 @@ def check_in(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
         rating = int(request.POST.get("rating", ""))
     except ValueError:
         rating = 0
-    apply = request.POST.get("apply", "").strip()
+    try:
+        apply = _posted_text(request, "apply")
+    except forms.ValidationError as error:
+        messages.error(request, error.messages[0])
+        return _back(pk, f"meeting-{meeting.pk}")
     if not 1 <= rating <= 5 or not apply:
         messages.error(request, "Give a rating from 1 to 5 and say what you will apply.")
         return _back(pk, f"meeting-{meeting.pk}")

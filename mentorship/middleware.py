@@ -81,7 +81,7 @@ class RejectNulMiddleware:
         if "\x00" in request.path or _has_nul(request.GET):
             return HttpResponseBadRequest("A NUL character is not allowed in a request.")
         # Only url-encoded forms: reading a multipart body here would read an upload before the
-        # view can refuse it from its size (cohorts' import checks its file itself).
+        # view can refuse it from its size; views that take multipart forms check their fields.
         if (
             request.method == "POST"
             and request.content_type == "application/x-www-form-urlencoded"

@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 
 from audit import services as audit
 from audit.models import AuditEntry
+from mentorship.inputs import is_id
 from profiles import outbox
 from profiles.models import Email, Expertise, Goal, Skill, User
 from profiles.services import merge_skills
@@ -150,7 +151,7 @@ class MergeSkillsForm(forms.Form):
 
 def parse_ids(raw: str) -> list[int]:
     """Read "3,7,12" as [3, 7, 12], dropping anything that is not a whole number."""
-    return sorted({int(part) for part in raw.split(",") if part.strip().isdigit()})
+    return sorted({int(part) for part in raw.split(",") if is_id(part)})
 
 
 @admin.register(Skill)

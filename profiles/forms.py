@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from mentorship.inputs import is_id
 from profiles.availability import Window, windows_from_cells
 from profiles.languages import LANGUAGES
 from profiles.models import Cadence, Expertise, Format, Goal, MentorOffer, Profile, Skill, User
@@ -140,7 +141,7 @@ class GoalForm(forms.ModelForm):
         # Only the chosen skills are rendered; the search box adds more.
         chosen = self.data.getlist("skills") if self.is_bound else None
         self.chosen_skills = (
-            Skill.objects.filter(pk__in=[v for v in chosen if str(v).isdigit()])
+            Skill.objects.filter(pk__in=[v for v in chosen if is_id(v)])
             if chosen is not None
             else (self.instance.skills.all() if self.instance.pk else Skill.objects.none())
         )
@@ -190,6 +191,11 @@ class ExpertiseForm(forms.ModelForm):
 
 
 class BaseExpertiseFormSet(forms.BaseModelFormSet):
+    # Merged with BaseFormSet's along the MRO: only the message that reads better here.
+    default_error_messages = {
+        "too_many_forms": "List at most %(num)d skills you can teach.",
+    }
+
     def clean(self) -> None:
         super().clean()
         seen = set()
@@ -202,8 +208,20 @@ class BaseExpertiseFormSet(forms.BaseModelFormSet):
             seen.add(skill)
 
 
+# A cap on the rows a post may claim (expertise-TOTAL_FORMS): absolute_max is how many forms
+# Django builds at most, whatever the number posted, and validate_max makes a larger number an
+# error rather than a silently shortened list. cohorts/importer.py holds imports to the same cap.
+MAX_EXPERTISE = 50
+
 ExpertiseFormSet = forms.modelformset_factory(
-    Expertise, form=ExpertiseForm, formset=BaseExpertiseFormSet, extra=2, can_delete=True
+    Expertise,
+    form=ExpertiseForm,
+    formset=BaseExpertiseFormSet,
+    extra=2,
+    can_delete=True,
+    max_num=MAX_EXPERTISE,
+    absolute_max=MAX_EXPERTISE,
+    validate_max=True,
 )
 
 
