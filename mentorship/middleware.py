@@ -4,11 +4,13 @@ send, and signed-in pages never stored by a shared cache."""
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
+from django.views import defaults
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER = 10  # seconds: Redis or PostgreSQL coming back after a restart or a failover
@@ -58,10 +60,6 @@ class ServiceUnavailableMiddleware:
         return None
 
     def _answer(self, request: HttpRequest, error: BaseException) -> HttpResponse:
-        if isinstance(error, DatabaseError) and not isinstance(
-            error, (OperationalError, InterfaceError)
-        ):
-            raise error
         logger.warning("503 for %s %s: %r", request.method, request.path, error)
         return unavailable(request)
 
@@ -100,6 +98,23 @@ class PrivateCacheMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        try:
+            signed_in = user is not None and user.is_authenticated
+        except DatabaseError:  # the user could not be loaded (the database is away): assume so
+            signed_in = True
+        if signed_in:
             patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an outage that escaped every middleware (raised in one of them, on the way
+    out) is still the 503 page, not a 500."""
+    error = sys.exc_info()[1]
+    if isinstance(error, service_errors()) and not (
+        isinstance(error, DatabaseError)
+        and not isinstance(error, (OperationalError, InterfaceError))
+    ):
+        logger.warning("503 for %s %s: %r", request.method, request.path, error)
+        return unavailable(request)
+    return defaults.server_error(request)

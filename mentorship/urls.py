@@ -21,3 +21,5 @@ urlpatterns = [
     path("", include("meetings.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "mentorship.middleware.server_error"
