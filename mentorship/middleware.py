@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views import defaults
 
@@ -87,6 +89,38 @@ class RejectNulMiddleware:
         ):
             return HttpResponseBadRequest("A NUL character is not allowed in a form.")
         return self.get_response(request)
+
+
+class TimezoneMiddleware:
+    """Every date and time a signed-in person reads is in their own time zone (their profile's):
+    templates' |date and |time, and forms' datetime fields, follow the active zone."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        zone = zone_of(getattr(request, "user", None))
+        if zone:
+            timezone.activate(zone)
+        else:
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+
+def zone_of(user) -> ZoneInfo | None:
+    """The person's own time zone, or None (not signed in, no profile, an unknown zone)."""
+    if user is None or not user.is_authenticated:
+        return None
+    from profiles.models import Profile
+
+    name = Profile.objects.filter(user=user).values_list("timezone", flat=True).first()
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 class PrivateCacheMiddleware:

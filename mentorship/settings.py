@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "mentorship.middleware.TimezoneMiddleware",
     "mentorship.middleware.RejectNulMiddleware",
     "mentorship.middleware.PrivateCacheMiddleware",
 ]
@@ -163,6 +164,14 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 
+# The site as emails name it and link to (allauth's as well as ours). SITE_URL is the public
+# address; `make run` passes the one it serves on as RUNSERVER_URL, which counts only when
+# SITE_URL is set neither in the environment nor in .env.
+SITE_NAME = env.str("SITE_NAME", default="Mentorship")
+SITE_URL = env.str(
+    "SITE_URL", default=env.str("RUNSERVER_URL", default="http://127.0.0.1:8000")
+).rstrip("/")
+
 # django-allauth: email is the login, verified before first use; MFA by TOTP and recovery codes.
 ACCOUNT_ADAPTER = "profiles.adapter.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -172,13 +181,13 @@ ACCOUNT_SIGNUP_FORM_CLASS = "profiles.forms.SignupForm"
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mentorship] "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 # allauth's defaults, spelled out because a test holds us to them: the sixth failed login for
 # one address within five minutes is refused.
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = "Mentorship"
+MFA_TOTP_ISSUER = SITE_NAME
 
 # Email: every message goes through profiles.tasks.send_email, enqueued on commit.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
@@ -205,8 +214,6 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # wait before a failed one is tried again (doubling each time, five attempts in all).
 EMAIL_LEASE_SECONDS = env.int("EMAIL_LEASE_SECONDS", default=120)
 EMAIL_RETRY_SECONDS = env.int("EMAIL_RETRY_SECONDS", default=60)
-# The address links in emails point at.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # The in-app outbox (staff, DEBUG only) shows sent messages; in production their bodies, which
 # hold one-time links, are wiped once sent.
 EMAIL_KEEP_SENT_BODIES = env.bool("EMAIL_KEEP_SENT_BODIES", default=DEBUG)

@@ -1,14 +1,17 @@
 """The one way email leaves the app: write an Email row (the outbox) in the transaction of the
 change, deliver it after commit (`profiles.outbox`)."""
 
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.message import make_msgid
 from django.db import transaction
 from django.template.loader import render_to_string, select_template
+from django.utils import timezone
 
 from profiles import outbox
-from profiles.models import Email
+from profiles.models import Email, User
 
 
 def clean_header(value: str) -> str:
@@ -66,6 +69,14 @@ def build_message(email: Email) -> EmailMultiAlternatives:
     return message
 
 
+def recipient_zone(to: list[str]) -> ZoneInfo | None:
+    """The first recipient's time zone, when they have a profile (None: UTC)."""
+    from mentorship.middleware import zone_of
+
+    user = User.objects.filter(email__iexact=to[0]).first() if to else None
+    return zone_of(user)
+
+
 def render_email(
     template: str,
     context: dict,
@@ -75,14 +86,16 @@ def render_email(
     headers: dict[str, str] | None = None,
 ) -> EmailMultiAlternatives:
     """A message from templates/emails/<template>.txt (first line: the subject, then the body),
-    with an HTML part from <template>.html when there is one."""
+    with an HTML part from <template>.html when there is one. Dates and times in it are in the
+    recipient's own time zone (their profile's), as on their pages."""
     context = {"site_url": settings.SITE_URL, **context}
-    text = render_to_string(f"emails/{template}.txt", context).strip()
-    subject, _, body = text.partition("\n")
-    # The HTML part: the template's own, or the text laid out in emails/base.html.
-    html = select_template([f"emails/{template}.html", "emails/base.html"]).render(
-        {**context, "subject": subject.strip(), "body": body.strip()}
-    )
+    with timezone.override(recipient_zone(to)):
+        text = render_to_string(f"emails/{template}.txt", context).strip()
+        subject, _, body = text.partition("\n")
+        # The HTML part: the template's own, or the text laid out in emails/base.html.
+        html = select_template([f"emails/{template}.html", "emails/base.html"]).render(
+            {**context, "subject": subject.strip(), "body": body.strip()}
+        )
     message = EmailMultiAlternatives(
         subject=clean_header(subject), body=body.strip() + "\n", to=to, headers=headers or {}
     )
