@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -58,10 +59,14 @@ def access(request: HttpRequest, pk: int) -> Access:
     raise Http404
 
 
-def member_access(request: HttpRequest, pk: int) -> Access:
+def member_access(request: HttpRequest, pk: int, *, change: bool = True) -> Access:
+    """One of the two people in the pair; to change anything (change=True) the pair must still
+    be going: a closed pair's page is a read-only record."""
     found = access(request, pk)
     if not found.member:
         raise Http404
+    if change and found.pair.status != Mentorship.Status.ACTIVE:
+        raise PermissionDenied("This mentorship is closed: its page is a read-only record now.")
     return found
 
 
@@ -136,6 +141,7 @@ def _pair_context(request: HttpRequest, found: Access) -> dict:
         "schedule_form": MeetingForm(user=user),
         "timeline": timeline,
         "closure": getattr(pair, "closure", None) if pair.status == "closed" else None,
+        "can_change": found.member and pair.status == Mentorship.Status.ACTIVE,
         "durations": DURATIONS,
         "today": timezone.localdate(),
     }
@@ -359,7 +365,7 @@ def milestone_status(request: HttpRequest, pk: int, milestone_pk: int) -> HttpRe
 @login_required
 @require_POST
 def check_in(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
-    found = member_access(request, pk)
+    found = member_access(request, pk, change=False)  # a reflection may come after the end
     meeting = _meeting(found, meeting_pk)
     if meeting.status != Meeting.Status.SCHEDULED or not meeting.is_past:
         messages.error(request, "You can check in once the meeting has taken place.")
@@ -437,7 +443,7 @@ class CloseForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def close(request: HttpRequest, pk: int) -> HttpResponse:
-    found = member_access(request, pk)
+    found = member_access(request, pk, change=False)
     pair = found.pair
     if pair.status != Mentorship.Status.ACTIVE:
         messages.info(request, "This mentorship is already closed.")
@@ -460,7 +466,7 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def thank_you_visibility(request: HttpRequest, pk: int) -> HttpResponse:
-    found = member_access(request, pk)
+    found = member_access(request, pk, change=False)
     if not found.me_mentor:
         raise Http404
     closure = get_object_or_404(Closure, mentorship=found.pair)

@@ -1,0 +1,53 @@
+"""A closed pair's page is a read-only record: nothing on it changes any more, and it offers
+nothing to change."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from matching import actions
+from meetings.models import ActionItem, AgendaItem, Meeting, Note
+from tests.meetings.conftest import held_meeting
+
+CLOSED = "This mentorship is closed: its page is a read-only record now."
+
+
+@pytest.fixture
+def closed(pair):
+    meeting = held_meeting(pair)
+    item = ActionItem.objects.create(mentorship=pair, owner=pair.mentee, text="Draft the CV")
+    actions.end_mentorship(mentorship=pair, by=pair.mentor, reason="We met our goals.")
+    return pair, meeting, item
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "data"),
+    [
+        ("meetings:add-note", lambda p, m, i: [p.pk, m.pk], {"text": "One more thought"}),
+        ("meetings:add-agenda", lambda p, m, i: [p.pk, m.pk], {"text": "Salary bands"}),
+        ("meetings:add-action", lambda p, m, i: [p.pk], {"text": "Call Ana"}),
+        ("meetings:toggle-action", lambda p, m, i: [p.pk, i.pk], {}),
+        ("meetings:schedule", lambda p, m, i: [p.pk], {"day": "2027-01-04", "start": "18:00"}),
+    ],
+    ids=["note", "agenda", "action", "toggle", "schedule"],
+)
+def test_nothing_changes_on_a_closed_pair(client, closed, name, args, data):
+    pair, meeting, item = closed
+    client.force_login(pair.mentee)
+    before = (Note.objects.count(), AgendaItem.objects.count(), ActionItem.objects.count())
+    response = client.post(reverse(name, args=args(pair, meeting, item)), data)
+    assert response.status_code == 403
+    assert CLOSED in response.text
+    assert (Note.objects.count(), AgendaItem.objects.count(), ActionItem.objects.count()) == before
+    item.refresh_from_db()
+    assert not item.done and Meeting.objects.count() == 1
+
+
+def test_a_closed_pairs_page_offers_nothing_to_change(client, closed):
+    pair, *_ = closed
+    client.force_login(pair.mentor)
+    page = client.get(reverse("meetings:pair", args=[pair.pk])).text
+    assert "Draft the CV" in page  # the record is all there
+    for control in ("Save the note", "Add to the agenda", "Book", 'name="text"'):
+        assert control not in page, control
