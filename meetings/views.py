@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -521,15 +521,36 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+def _cohorts_state(user) -> list:
+    """The cohorts this person runs, with where each stands: one query."""
+    from cohorts.models import Cohort, Enrollment
+
+    joined, invited = Enrollment.Status.JOINED, Enrollment.Status.INVITED
+    return list(
+        Cohort.objects.administered_by(user)
+        .annotate(
+            joined=Count("enrollments", filter=Q(enrollments__status=joined), distinct=True),
+            invited=Count("enrollments", filter=Q(enrollments__status=invited), distinct=True),
+            active_pairs=Count(
+                "placements",
+                filter=Q(placements__mentorship__status=Mentorship.Status.ACTIVE),
+                distinct=True,
+            ),
+        )
+        .order_by("-starts_on", "name")[:10]
+    )
+
+
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Home: the landing page for visitors, onboarding for newcomers, else what needs doing."""
     if not request.user.is_authenticated:
         return TemplateResponse(request, "profiles/landing.html")
     profile, _ = Profile.objects.get_or_create(user=request.user)
-    newcomer = profile.onboarded_at is None and not (profile.is_mentee or profile.is_mentor)
-    if newcomer and not request.user.is_staff:
-        return redirect("profiles:welcome")
     user = request.user
+    cohorts = _cohorts_state(user)
+    newcomer = profile.onboarded_at is None and not (profile.is_mentee or profile.is_mentor)
+    if newcomer and not user.is_staff and not cohorts:
+        return redirect("profiles:welcome")
     pairs = list(
         Mentorship.objects.active()
         .filter(Q(mentor=user) | Q(mentee=user))
@@ -559,6 +580,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "profiles/dashboard.html",
         {
             "profile": profile,
+            # A program admin who neither mentors nor is mentored sees their cohorts, not a
+            # mentee's to-do list and a profile to complete.
+            "participates": profile.is_mentee or profile.is_mentor or bool(pairs or waiting),
+            "cohorts": cohorts,
             "completeness": completeness_of(profile),
             "pairs": pairs,
             "upcoming": upcoming,

@@ -39,3 +39,22 @@ def test_dashboard_queries_do_not_grow_with_items(client, db):
     assert text.count("Mentoring Dash Mentee") == 5
     assert text.count("From Asker") == 5
     assert text.count("Send article") == 5
+
+
+def test_a_program_admin_sees_their_cohorts_not_a_mentees_to_do_list(client, db):
+    from cohorts.models import Cohort, Enrollment
+    from tests.conftest import make_person
+
+    ada = make_person("ada@example.org", name="Ada Admin")  # no profile roles, never onboarded
+    cohort = Cohort.objects.create(name="January mentoring month", slug="january")
+    cohort.admins.add(ada)
+    for i, status in enumerate(["joined", "joined", "invited"]):
+        person = make_mentee(f"p{i}@example.org", f"Person {i}")
+        Enrollment.objects.create(cohort=cohort, email=person.email, user=person, status=status)
+    client.force_login(ada)
+    response = client.get("/")
+    assert response.status_code == 200  # not sent to the mentee/mentor onboarding
+    text = response.text
+    assert "January mentoring month" in text and "2 joined, 1 invited · 0 pairs going" in text
+    assert "complete" not in text.lower()  # no "Profile 0% complete"
+    assert "Your action items" not in text
