@@ -191,9 +191,9 @@ def schedule(request: HttpRequest, pk: int) -> HttpResponse:
             duration=form.cleaned_data["duration"],
             place=form.cleaned_data["place"],
         )
-    except MeetingError as error:
-        messages.error(request, str(error))
-        return _back(pk, "schedule")
+    except MeetingError as error:  # a rule (a past time, say): beside the date, as typed
+        form.add_error("day" if request.POST.get("day") else None, str(error))
+        return _refused(request, found, form)
     messages.success(
         request, "Meeting scheduled. We told the other person and will remind you both."
     )

@@ -51,3 +51,17 @@ def test_a_closed_pairs_page_offers_nothing_to_change(client, closed):
     assert "Draft the CV" in page  # the record is all there
     for control in ("Save the note", "Add to the agenda", "Book", 'name="text"'):
         assert control not in page, control
+
+
+def test_a_past_date_is_refused_beside_the_date_and_what_was_typed_stays(client, pair):
+    client.force_login(pair.mentee)
+    response = client.post(
+        reverse("meetings:schedule", args=[pair.pk]),
+        {"day": "2020-01-06", "start": "18:30", "duration": "45", "place": "Room 4"},
+    )
+    assert response.status_code == 400
+    form = response.context["schedule_form"]
+    assert form.errors["day"] == ["Choose a time in the future."]
+    page = response.text
+    assert 'value="2020-01-06"' in page and 'value="18:30"' in page and 'value="Room 4"' in page
+    assert not Meeting.objects.exists()
