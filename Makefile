@@ -36,7 +36,10 @@ demo: migrate ## load demo data and the demo admin (idempotent)
 migrate: install .env
 	$(MANAGE) migrate --no-input
 
-run: demo ## install, migrate, load demo data and serve on http://127.0.0.1:8000
+# Links in emails and the demo's sign-in hint point where this serves, unless SITE_URL is set in
+# the environment or .env (mentorship/settings.py reads RUNSERVER_URL only then).
+run: export RUNSERVER_URL = http://$(HOST):$(PORT)
+run: demo ## install, migrate, load demo data and serve on http://$HOST:$PORT (127.0.0.1:8000)
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 test: install lint ## the whole suite on PostgreSQL and Redis (DATABASE_URL / REDIS_URL, default: local servers)

@@ -164,9 +164,9 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 
-# The site as emails name it and link to (allauth's as well as ours). SITE_URL is the public
-# address; `make run` passes the one it serves on as RUNSERVER_URL, which counts only when
-# SITE_URL is set neither in the environment nor in .env.
+# The site as every email names it and links to, allauth's too (their subjects start with
+# "[SITE_NAME] "). SITE_URL is the public address; `make run` passes the one it serves on as
+# RUNSERVER_URL, which counts only when SITE_URL is set neither in the environment nor in .env.
 SITE_NAME = env.str("SITE_NAME", default="Mentorship")
 SITE_URL = env.str(
     "SITE_URL", default=env.str("RUNSERVER_URL", default="http://127.0.0.1:8000")
@@ -181,7 +181,6 @@ ACCOUNT_SIGNUP_FORM_CLASS = "profiles.forms.SignupForm"
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
-ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 # allauth's defaults, spelled out because a test holds us to them: the sixth failed login for
 # one address within five minutes is refused.

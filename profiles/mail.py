@@ -88,7 +88,7 @@ def render_email(
     """A message from templates/emails/<template>.txt (first line: the subject, then the body),
     with an HTML part from <template>.html when there is one. Dates and times in it are in the
     recipient's own time zone (their profile's), as on their pages."""
-    context = {"site_url": settings.SITE_URL, **context}
+    context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     with timezone.override(recipient_zone(to)):
         text = render_to_string(f"emails/{template}.txt", context).strip()
         subject, _, body = text.partition("\n")

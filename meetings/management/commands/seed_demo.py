@@ -4,6 +4,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.urls import reverse
 
 from meetings.demo import seed_journeys
 from profiles.demo import DEMO_DOMAIN, DEMO_PASSWORD, seed_people
@@ -80,7 +81,7 @@ class Command(BaseCommand):
         verb = "Created" if created else "Kept"
         self.stdout.write(
             self.style.SUCCESS(
-                f"{verb} the demo admin: sign in at http://127.0.0.1:8000/accounts/login/ "
+                f"{verb} the demo admin: sign in at {settings.SITE_URL}{reverse('account_login')} "
                 f"as {DEMO_ADMIN_EMAIL} with password {DEMO_ADMIN_PASSWORD}"
                 + ("" if created else " (unless you changed it)")
             )
