@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import icalendar
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
@@ -147,33 +146,6 @@ def suggested_slots(mentor: User, mentee: User, *, now: datetime | None = None) 
     return slots
 
 
-def invitation(mentorship, slot: Slot, number: int, reader: User) -> bytes:
-    """An .ics invitation for one slot, in the reader's own time zone (with its VTIMEZONE)."""
-    tz = reader.profile.timezone
-    start, end = slot.local(tz)
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", "-//Mentorship//Introductions//EN")
-    calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
-    event = icalendar.Event()
-    event.add("uid", f"intro-{mentorship.pk}-{number}@mentorship")
-    event.add("dtstamp", timezone.now().astimezone(UTC))
-    event.add("dtstart", start)
-    event.add("dtend", end)
-    event.add(
-        "summary",
-        f"Mentoring: {mentorship.mentor.name} and {mentorship.mentee.name} (first meeting)",
-    )
-    event.add("description", "A suggested first meeting. Agree on one of the slots, then meet.")
-    for person in (mentorship.mentor, mentorship.mentee):
-        attendee = icalendar.vCalAddress(f"mailto:{person.email}")
-        attendee.params["cn"] = icalendar.vText(person.name)
-        event.add("attendee", attendee, encode=0)
-    calendar.add_component(event)
-    calendar.add_missing_timezones()
-    return calendar.to_ical()
-
-
 def slot_label(start: datetime, end: datetime) -> str:
     """A slot as a reader reads it, in the zone the datetimes are in: "Tuesday 3 March,
     09:00-10:00". Formatted here, not in the template, which would convert to the server's zone."""
@@ -203,8 +175,10 @@ def introduction(
     reasons: list[str] | None = None,
     signin_urls: dict[int, str] | None = None,
 ) -> None:
-    """The intro email to both people: who the other is, the shared goals, three slots in the
-    reader's own time and an .ics per slot. Call it once per pair (tasks.introduce does).
+    """The intro email to both people: who the other is, the shared goals, and three times they
+    are both free, in the reader's own time, with one link to pick one on the pair's page (the
+    first to pick books it; both then get one .ics). Call it once per pair (tasks.introduce
+    does).
 
     A cohort's pair says the program matched them and why (`reasons`), links to the pair's page,
     and carries a sign-in link for whoever has not set a password yet (`signin_urls`)."""
@@ -216,10 +190,6 @@ def introduction(
     ):
         tz = reader.profile.timezone
         local = [slot_label(*slot.local(tz)) for slot in slots]
-        attachments = [
-            (f"first-meeting-{i}.ics", invitation(mentorship, slot, i, reader), "text/calendar")
-            for i, slot in enumerate(slots, start=1)
-        ]
         _send(
             "introduction",
             reader,
@@ -236,7 +206,7 @@ def introduction(
                 "program": program,
                 "reasons": reasons or [],
                 "pair_url": _link("meetings:pair", mentorship.pk),
+                "pick_url": _link("meetings:pair", mentorship.pk) + "#schedule",
                 "signin_url": (signin_urls or {}).get(reader.pk, ""),
             },
-            attachments=attachments,
         )

@@ -165,19 +165,27 @@ def _plan_reminders(meeting: Meeting, now: datetime) -> None:
     )
 
 
-def _tell_other(meeting: Meeting, actor: User, template: str, *, cancel: bool = False) -> None:
+def _tell_other(
+    meeting: Meeting, actor: User, template: str, *, cancel: bool = False, also_actor: bool = False
+) -> None:
+    """The other person hears of it, with the meeting's one .ics in their own time zone; with
+    also_actor the person who did it gets the same invitation, in theirs."""
     other = other_person(meeting.mentorship, actor)
-    _send(
-        template,
-        other,
-        {
-            "meeting": meeting,
-            "actor": actor,
-            "when": when_label(meeting, other),
-            "url": _pair_url(meeting.mentorship),
-        },
-        attachments=[("meeting.ics", ics(meeting, other, cancel=cancel), "text/calendar")],
-    )
+    readers = [other, actor] if also_actor else [other]
+    for reader in readers:
+        _send(
+            template,
+            reader,
+            {
+                "meeting": meeting,
+                "actor": actor,
+                "other": other if reader == actor else actor,
+                "actor_is_reader": reader == actor,
+                "when": when_label(meeting, reader),
+                "url": _pair_url(meeting.mentorship),
+            },
+            attachments=[("meeting.ics", ics(meeting, reader, cancel=cancel), "text/calendar")],
+        )
 
 
 def _check_details(duration: int, place: str) -> None:
@@ -230,7 +238,7 @@ def schedule(
         created_by=actor,
     )
     _plan_reminders(meeting, timezone.now())
-    _tell_other(meeting, actor, "scheduled")
+    _tell_other(meeting, actor, "scheduled", also_actor=True)
     return meeting
 
 

@@ -71,7 +71,11 @@ def test_a_meeting_booked_from_sydney_shows_each_person_their_own_time(
     assert f"DTSTART;TZID={LONDON}:{ymd}T{start}00" in invitation
     assert f"DTEND;TZID={LONDON}:{ymd}T{end}00" in invitation
     assert f"BEGIN:VTIMEZONE\r\nTZID:{LONDON}" in invitation
-    assert not emails("meetings/scheduled", pair.mentee).exists()
+    # Sia, who booked it, gets the same one invitation, in Sydney time.
+    [own] = emails("meetings/scheduled", pair.mentee)
+    assert own.subject == f"Your meeting with Leo London: {sydney_label}"
+    [attachment] = own.attachments
+    assert f"DTSTART;TZID={SYDNEY}:{ymd}T190000" in attachment["content"]
 
     # Each one's own .ics download is in their own zone.
     ics_url = reverse("meetings:ics", args=[pair.pk, meeting.pk])
