@@ -1,6 +1,6 @@
 """Matching in a real browser: a mentee in Tokyo finds a mentor by a filter and by a search, reads
 why they fit, and asks them; the mentor, in New York, accepts in place; both intro emails land in
-the outbox, each with the first-meeting times and .ics invitations in its reader's own time zone.
+the outbox, each with the first-meeting times in its reader's own time zone and a link to pick one.
 """
 
 import importlib
@@ -205,10 +205,6 @@ def inside(windows: list[tuple[int, int, int]], start: datetime, end: datetime) 
     )
 
 
-def ics_stamp(moment: datetime) -> str:
-    return f"{moment:%Y%m%dT%H%M%S}"
-
-
 def read_intro(staff_page: Page, to: str, subject: str) -> tuple[Locator, Locator]:
     """Open the intro email to this person; return its body and its attachments section."""
     staff_page.get_by_role("navigation", name="Main").get_by_role("link", name="Outbox").click()
@@ -348,18 +344,10 @@ def test_a_mentee_finds_asks_and_is_accepted_and_both_get_the_introduction(
         for number, slot in enumerate(slots, start=1):
             start, end = slot.local(tz)
             expect(body).to_contain_text(f"{number}. {notify.slot_label(start, end)}")
-            invitation = attachments.locator("details").filter(
-                has_text=f"first-meeting-{number}.ics"
-            )
-            expect(invitation).to_have_count(1)
-            expect(invitation.locator("summary")).to_contain_text("text/calendar")
-            invitation.locator("summary").click()
-            text = invitation.locator("pre")
-            expect(text).to_be_visible()
-            expect(text).to_contain_text(f"DTSTART;TZID={tz}:{ics_stamp(start)}")
-            expect(text).to_contain_text(f"DTEND;TZID={tz}:{ics_stamp(end)}")
-            expect(text).to_contain_text(f"TZID:{tz}")
-        expect(attachments.locator("details")).to_have_count(notify.SLOTS_OFFERED)
+        # One link to pick a time on the pair's page, not a calendar file per suggestion.
+        expect(body).to_contain_text("Pick one of these times here")
+        expect(body).to_contain_text(f"/pairs/{pair.pk}/#schedule")
+        expect(attachments.locator("details")).to_have_count(0)
 
     assert errors == []
     assert mentor_errors == []
