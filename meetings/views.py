@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -34,6 +34,7 @@ from meetings.models import (
     Milestone,
     Note,
 )
+from meetings.selectors import pair_workspace
 from meetings.services import MeetingError
 from profiles.models import Goal, Profile
 from profiles.onboarding import completeness_of
@@ -70,94 +71,29 @@ def member_access(request: HttpRequest, pk: int, *, change: bool = True) -> Acce
     return found
 
 
-def _pair_context(request: HttpRequest, found: Access) -> dict:
-    pair, user = found.pair, request.user
-    goals = list(
-        pair.goals.prefetch_related(
-            Prefetch("milestones", queryset=Milestone.objects.filter(mentorship=pair))
-        )
-    )
-    for goal in goals:
-        steps = list(goal.milestones.all())
-        goal.progress = (
-            round(100 * sum(s.status == "done" for s in steps) / len(steps))
-            if steps
-            else (100 if goal.status == Goal.Status.ACHIEVED else 0)
-        )
-    meetings = list(
-        pair.meetings.prefetch_related(
-            Prefetch("agenda", queryset=AgendaItem.objects.select_related("author")),
-            Prefetch(
-                "notes",
-                queryset=Note.objects.filter(Q(private=False) | Q(author=user)).select_related(
-                    "author"
-                ),
-            ),
-            Prefetch("checkins", queryset=CheckIn.objects.select_related("author")),
-        )
-    )
-    now = timezone.now()
-    for meeting in meetings:
-        meeting.when = (
-            services.when_label(meeting, user)
-            if found.member
-            else services.when_label(meeting, pair.mentee)
-        )
-        meeting.my_checkin = next(
-            (c for c in meeting.checkins.all() if c.author_id == user.pk), None
-        )
-    upcoming = [m for m in meetings if m.status == "scheduled" and m.ends_at > now]
-    past = [m for m in meetings if m.status == "scheduled" and m.ends_at <= now]
-    actions = list(pair.actions.select_related("owner"))
-    first_meeting = past[0] if past else None
-    slots = []
-    if found.member and pair.status == Mentorship.Status.ACTIVE:
-        slots = [
-            (slot.start.isoformat(), services.when_label(_slot_meeting(slot), user))
-            for slot in services.suggested_starts(pair)
-            # A time the pair has already booked is not offered again.
-            if not any(m.starts_at < slot.end and slot.start < m.ends_at for m in upcoming)
-        ]
-    timeline = sorted(
-        [(pair.started_at, f"The mentorship started ({pair.get_source_display().lower()}).")]
-        + [(m.starts_at, f"Meeting {'held' if m in past else 'planned'}") for m in upcoming + past]
-        + [(a.done_at, f"Done: {a.text}") for a in actions if a.done and a.done_at],
-        key=lambda item: item[0],
-        reverse=True,
-    )
-    return {
-        "pair": pair,
-        "member": found.member,
-        "me_mentor": found.me_mentor,
-        "other": services.other_person(pair, user) if found.member else None,
-        "goals": goals,
-        "upcoming": upcoming,
-        "next_meeting": upcoming[0] if upcoming else None,
-        "past": list(reversed(past)),
-        "open_actions": [a for a in actions if not a.done],
-        "done_actions": [a for a in actions if a.done],
-        "first_meeting": first_meeting,
-        "slots": slots,
-        "schedule_form": MeetingForm(user=user),
-        "timeline": timeline,
-        "closure": getattr(pair, "closure", None) if pair.status == "closed" else None,
-        "can_change": found.member and pair.status == Mentorship.Status.ACTIVE,
+def _pair_page(
+    request: HttpRequest,
+    found: Access,
+    *,
+    schedule_form: MeetingForm | None = None,
+    status: int = 200,
+) -> TemplateResponse:
+    """The pair's page: the workspace as the signed-in person reads it, and the booking form
+    (as posted, with its errors, when a booking was refused)."""
+    workspace = pair_workspace(pair=found.pair, viewer=request.user, member=found.member)
+    context = {
+        "pair": found.pair,
+        "workspace": workspace,
+        "schedule_form": schedule_form or MeetingForm(user=request.user),
         "durations": DURATIONS,
-        "today": timezone.localdate(),
     }
-
-
-def _slot_meeting(slot) -> Meeting:
-    return Meeting(
-        starts_at=slot.start, duration_minutes=int((slot.end - slot.start).total_seconds() // 60)
-    )
+    return TemplateResponse(request, "meetings/pair.html", context, status=status)
 
 
 @login_required
 @require_GET
 def pair_page(request: HttpRequest, pk: int) -> HttpResponse:
-    found = access(request, pk)
-    return TemplateResponse(request, "meetings/pair.html", _pair_context(request, found))
+    return _pair_page(request, access(request, pk))
 
 
 def _back(pk: int, anchor: str = "") -> HttpResponse:
@@ -170,9 +106,7 @@ def _back(pk: int, anchor: str = "") -> HttpResponse:
 def _refused(request: HttpRequest, found: Access, form: MeetingForm) -> HttpResponse:
     """The pair's page again with the scheduling form as given, so what is wrong shows next to
     each field: 400, and nothing saved."""
-    context = _pair_context(request, found)
-    context["schedule_form"] = form
-    return TemplateResponse(request, "meetings/pair.html", context, status=400)
+    return _pair_page(request, found, schedule_form=form, status=400)
 
 
 @login_required
@@ -327,9 +261,15 @@ def _posted_text(request: HttpRequest, name: str) -> str:
 def toggle_action(request: HttpRequest, pk: int, action_pk: int) -> HttpResponse:
     found = member_access(request, pk)
     item = get_object_or_404(ActionItem, pk=action_pk, mentorship=found.pair)
-    item.done = not item.done
-    item.done_at = timezone.now() if item.done else None
-    item.save(update_fields=["done", "done_at"])
+    # The page's checkbox posts the state it asks for, not "flip": a second click from a stale
+    # page, or a double submit, does not undo the first.
+    done = {"1": True, "0": False}.get(request.POST.get("done", ""))
+    if done is None:
+        messages.error(request, "Say whether the action item is done.")
+    elif done != item.done:
+        item.done = done
+        item.done_at = timezone.now() if done else None
+        item.save(update_fields=["done", "done_at"])
     return _back(pk, "actions")
 
 

@@ -237,6 +237,11 @@ class Profile(models.Model):
     is_mentee = models.BooleanField("I want a mentor", default=False)
     is_mentor = models.BooleanField("I can mentor others", default=False)
     visibility = models.CharField(max_length=10, choices=Visibility, default=Visibility.ALL)
+    photo = models.FileField(
+        upload_to="photos/",
+        blank=True,
+        help_text="A square JPEG made from what the person uploaded, with no metadata.",
+    )
     onboarded_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -174,6 +174,10 @@ def export_archive(*, user: User) -> bytes:
         )
         for name, content in export.calendars.items():
             archive.writestr(name, content)
+        profile = Profile.objects.filter(user=user).first()
+        if profile is not None and profile.photo:
+            with profile.photo.open("rb") as photo:
+                archive.writestr("photo.jpg", photo.read())
     return buffer.getvalue()
 
 
@@ -531,6 +535,11 @@ def _close_open_requests(user: User) -> None:
 
 
 def _delete_own_things(user: User) -> None:
+    from profiles.photos import remove_photo
+
+    profile = Profile.objects.filter(user=user).first()
+    if profile is not None:
+        remove_photo(profile=profile)
     Note.objects.filter(author=user, private=True).delete()
     CheckIn.objects.filter(author=user).delete()
     for model in (Digest, EmailPreference, MentorOffer, Expertise, AvailabilityWindow):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from profiles import privacy_views, views
+from profiles import photo_views, privacy_views, views
 
 app_name = "profiles"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("skills/search/", views.skill_search, name="skill-search"),
     path("people/", views.people, name="people"),
     path("people/<int:pk>/", views.person, name="person"),
+    path("people/<int:pk>/photo/", photo_views.photo, name="photo"),
+    path("profile/photo/", photo_views.edit_photo, name="edit-photo"),
     path("dev/outbox/", views.outbox, name="outbox"),
     path("dev/outbox/<int:pk>/", views.outbox_email, name="outbox-email"),
     # The signed-in person's own data: no pk, so nobody reaches anyone else's.

@@ -116,6 +116,8 @@ MATRIX = {
     "cohorts:end-pair": row(LOGIN, NOT_FOUND),
     "cohorts:resend": row(LOGIN, NOT_ALLOWED),  # POST only
     "cohorts:suggestions": row(LOGIN, NOT_FOUND),  # what a participant sees: their admins only
+    "profiles:photo": row(LOGIN, NOT_FOUND),  # a person with no photo (see tests/profiles)
+    "profiles:edit-photo": row(LOGIN, OK),  # one's own photo: no pk
     "cohorts:detail": row(LOGIN, NOT_FOUND),
     "cohorts:edit": row(LOGIN, NOT_FOUND),
     "cohorts:people": row(LOGIN, NOT_FOUND),

@@ -1,5 +1,9 @@
+import zlib
+
 import nh3
 from django import template
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 
@@ -35,3 +39,33 @@ def hour_label(hour: int) -> str:
 def language_name(code: str) -> str:
     """An ISO 639-1 code as its English name ("ga" gives "Irish"); an unknown code as itself."""
     return LANGUAGES.get(code, code)
+
+
+AVATAR_SIZES = {"sm": 32, "md": 48, "lg": 96}
+
+
+@register.simple_tag
+def avatar(person, profile=None, size: str = "md") -> SafeString:
+    """A person's photo when they have one, else their initials on a colour of their own; the
+    name beside it says who it is, so the picture itself is decorative (alt="")."""
+    pixels = AVATAR_SIZES.get(size, 48)
+    profile = profile if profile is not None else getattr(person, "profile", None)
+    if profile is not None and profile.photo:
+        version = zlib.crc32(profile.photo.name.encode()) & 0xFFFF
+        return format_html(
+            '<img class="avatar avatar-{}" src="{}?v={}" alt="" width="{}" height="{}">',
+            size,
+            reverse("profiles:photo", args=[person.pk]),
+            version,
+            pixels,
+            pixels,
+        )
+    name = (getattr(person, "name", "") or getattr(person, "email", "") or "?").strip()
+    initials = "".join(part[0] for part in name.split()[:2]).upper() or "?"
+    tone = zlib.crc32(name.encode()) % 6
+    return format_html(
+        '<span class="avatar avatar-{} avatar-tone-{}" aria-hidden="true">{}</span>',
+        size,
+        tone,
+        initials,
+    )

@@ -2,6 +2,29 @@
 (function () {
   "use strict";
 
+  // Styles that fold content away (the navigation menu) apply only once script is here to unfold it.
+  document.documentElement.classList.add("js");
+
+  // Main navigation: on narrow screens a "Menu" button shows and hides the links (CSS hides the
+  // list while aria-expanded is "false"); Escape closes it and gives focus back to the button.
+  function navigationMenu(toggle) {
+    var menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!menu) return;
+    function setOpen(open) { toggle.setAttribute("aria-expanded", open ? "true" : "false"); }
+    function isOpen() { return toggle.getAttribute("aria-expanded") === "true"; }
+    toggle.addEventListener("click", function () { setOpen(!isOpen()); });
+    toggle.parentElement.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && isOpen()) {
+        setOpen(false);
+        toggle.focus();
+      }
+    });
+    // A click elsewhere on the page closes the open menu.
+    document.addEventListener("click", function (event) {
+      if (isOpen() && !toggle.parentElement.contains(event.target)) setOpen(false);
+    });
+  }
+
   // Guess the time zone from the browser where a field asks for it and none was chosen yet.
   function guessTimezone(root) {
     var zone;
@@ -116,5 +139,8 @@
   }
 
   document.addEventListener("click", onSkillAdd);
-  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".nav-toggle[aria-controls]").forEach(navigationMenu);
+    init(document);
+  });
 })();

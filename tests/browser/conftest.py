@@ -66,3 +66,10 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
 def base_url(live_server: LiveServer) -> str:
     """Browser contexts resolve relative URLs against the live server: page.goto("/")."""
     return live_server.url
+
+
+@pytest.fixture(autouse=True)
+def _links_point_at_the_live_server(settings, live_server: LiveServer) -> None:
+    """Emails link to SITE_URL (allauth's too): in the browser tests that is the live server, so a
+    link read from an email opens in the app under test."""
+    settings.SITE_URL = live_server.url

@@ -55,12 +55,12 @@ def mentee_with(email, name, skills=GOAL_SKILLS, description="") -> tuple[object
 
 def card_order(html: str) -> list[int]:
     """Mentor ids in the order of the cards on a Find a mentor page."""
-    return list(dict.fromkeys(int(pk) for pk in re.findall(r'<h2><a href="/mentors/(\d+)/', html)))
+    return list(dict.fromkeys(int(pk) for pk in re.findall(r'href="/mentors/(\d+)/\?', html)))
 
 
 def card_score(html: str, mentor_id: int) -> int:
     found = re.search(
-        rf'<h2><a href="/mentors/{mentor_id}/[^"]*">[^<]*</a></h2>\s*'
+        rf'<a href="/mentors/{mentor_id}/[^"]*">[^<]*</a></h2>\s*'
         r'<p class="match-score" data-score="(\d+)"',
         html,
     )
