@@ -28,8 +28,10 @@ RUN DEBUG=false SECRET_KEY=build-only-collectstatic-key-not-used-at-runtime \
     python manage.py collectstatic --no-input
 
 # The code and static files stay owned by root: the app user can read them, not change them.
+# Uploaded photos are the one place it writes (a volume in docker-compose.yml).
 RUN groupadd --system --gid 10001 app \
-    && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent app
+    && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent app \
+    && mkdir -p /app/var/media && chown app:app /app/var/media
 USER app
 
 EXPOSE 8000
