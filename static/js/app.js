@@ -25,6 +25,15 @@
     });
   }
 
+  // Panels marked data-fold-on-small (Find a mentor's filters) start folded on a phone, so the
+  // results come first; without script, or on a wide screen, they stay open.
+  function foldOnSmallScreens(root) {
+    if (!window.matchMedia || !window.matchMedia("(max-width: 48rem)").matches) return;
+    root.querySelectorAll("details[data-fold-on-small]").forEach(function (panel) {
+      panel.removeAttribute("open");
+    });
+  }
+
   // Guess the time zone from the browser where a field asks for it and none was chosen yet.
   function guessTimezone(root) {
     var zone;
@@ -141,6 +150,7 @@
   document.addEventListener("click", onSkillAdd);
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll(".nav-toggle[aria-controls]").forEach(navigationMenu);
+    foldOnSmallScreens(document);
     init(document);
   });
 })();

@@ -133,3 +133,19 @@ def test_a_dark_system_scheme_gives_a_dark_page_with_light_readable_text(
     assert background < 0.05
     assert (text + 0.05) / (background + 0.05) >= 4.5
     assert errors == []
+
+
+def test_on_a_phone_find_a_mentors_filters_fold_away_and_open_on_request(
+    new_context, mentee: User
+) -> None:
+    page, errors = signed_in_page(new_context, viewport=PHONE)
+    page.goto(reverse("matching:find"))
+    search = page.get_by_role("textbox", name="Search")
+    expect(search).to_be_hidden()  # the results come first
+    page.get_by_text("Filters", exact=True).click()
+    expect(search).to_be_visible()
+    wide, _ = signed_in_page(new_context, viewport=DESKTOP)
+    wide.goto(reverse("matching:find"))
+    expect(wide.get_by_role("textbox", name="Search")).to_be_visible()  # open, no summary
+    expect(wide.get_by_text("Filters", exact=True)).to_be_hidden()
+    assert errors == []
