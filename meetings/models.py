@@ -261,6 +261,21 @@ class Closure(models.Model):
         "Show the thank-you on my profile", default=True, help_text="The mentor can hide it."
     )
     closed_at = models.DateTimeField(default=timezone.now)
+    # The other person's reflection, given after the close: both sides reflect.
+    other_outcome = models.CharField(max_length=20, choices=Outcome, blank=True)
+    other_feedback = models.TextField(
+        "The other person's private feedback for the program", blank=True, max_length=4000
+    )
+    other_reflected_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Closure of {self.mentorship}"
+
+    def awaits_reflection_from(self, user) -> bool:
+        """Whether this person, the one who did not close, has yet to reflect."""
+        pair = self.mentorship
+        return (
+            user.pk in (pair.mentor_id, pair.mentee_id)
+            and user.pk != self.closed_by_id
+            and self.other_reflected_at is None
+        )

@@ -434,11 +434,40 @@ def close(
         thank_you=thank_you.strip() if actor.pk == mentorship.mentee_id else "",
     )
     other = other_person(mentorship, actor)
+    reflect_url = settings.SITE_URL + reverse("meetings:reflect", args=[mentorship.pk])
     _send(
         "closed",
         other,
-        {"pair": mentorship, "actor": actor, "closure": closure, "url": _pair_url(mentorship)},
+        {
+            "pair": mentorship,
+            "actor": actor,
+            "closure": closure,
+            "url": _pair_url(mentorship),
+            "reflect_url": reflect_url,
+        },
     )
+    return closure
+
+
+@transaction.atomic
+def reflect(
+    mentorship: Mentorship, person: User, *, outcome: str, feedback: str = "", thank_you: str = ""
+) -> Closure:
+    """The person who did not close looks back too: how it went and private feedback for the
+    program, and, for a mentee whose mentor closed, the thank-you note. Once."""
+    closure = Closure.objects.select_for_update().filter(mentorship=mentorship).first()
+    if closure is None:
+        raise MeetingError("This mentorship is not closed yet.")
+    if not closure.awaits_reflection_from(person):
+        raise MeetingError("Your reflection on this mentorship is already shared.")
+    closure.other_outcome = outcome
+    closure.other_feedback = feedback.strip()
+    closure.other_reflected_at = timezone.now()
+    fields = ["other_outcome", "other_feedback", "other_reflected_at"]
+    if person.pk == mentorship.mentee_id and thank_you.strip() and not closure.thank_you:
+        closure.thank_you = thank_you.strip()
+        fields.append("thank_you")
+    closure.save(update_fields=fields)
     return closure
 
 

@@ -20,6 +20,7 @@ urlpatterns = [
         name="milestone-status",
     ),
     path("pairs/<int:pk>/close/", views.close, name="close"),
+    path("pairs/<int:pk>/reflect/", views.reflect, name="reflect"),
     path("pairs/<int:pk>/thank-you/", views.thank_you_visibility, name="thank-you"),
     path("pairs/<int:pk>/meetings/<int:meeting_pk>/move/", views.reschedule, name="reschedule"),
     path("pairs/<int:pk>/meetings/<int:meeting_pk>/cancel/", views.cancel, name="cancel"),

@@ -86,6 +86,9 @@ def _pair_page(
         "workspace": workspace,
         "schedule_form": schedule_form or MeetingForm(user=request.user),
         "durations": DURATIONS,
+        "closure_awaits_me": bool(
+            workspace.closure and workspace.closure.awaits_reflection_from(request.user)
+        ),
     }
     return TemplateResponse(request, "meetings/pair.html", context, status=status)
 
@@ -401,6 +404,61 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "The mentorship is closed. Thank you both for the time you gave.")
         return _back(pk)
     return TemplateResponse(request, "meetings/close.html", {"pair": pair, "form": form})
+
+
+class ReflectForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="How did it go for you?", choices=Closure.Outcome.choices, widget=forms.RadioSelect
+    )
+    feedback = forms.CharField(
+        label="Private feedback for the program",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Only the program staff read this.",
+    )
+    thank_you = forms.CharField(
+        label="A thank-you note to your mentor",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Your mentor may show it on their profile.",
+    )
+
+    def __init__(self, *args, mentee: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not mentee:
+            del self.fields["thank_you"]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reflect(request: HttpRequest, pk: int) -> HttpResponse:
+    """The one who did not close looks back too, once the pair is closed."""
+    found = member_access(request, pk, change=False)
+    closure = Closure.objects.filter(mentorship=found.pair).first()
+    if closure is None or not closure.awaits_reflection_from(request.user):
+        messages.info(request, "There is nothing to reflect on here, or you already have.")
+        return _back(pk)
+    mentee = not found.me_mentor
+    form = ReflectForm(request.POST or None, mentee=mentee and not closure.thank_you)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reflect(
+                found.pair,
+                request.user,
+                outcome=form.cleaned_data["outcome"],
+                feedback=form.cleaned_data["feedback"],
+                thank_you=form.cleaned_data.get("thank_you", ""),
+            )
+        except MeetingError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, "Thank you for looking back: it helps the next pairs.")
+        return _back(pk)
+    return TemplateResponse(
+        request, "meetings/reflect.html", {"pair": found.pair, "form": form, "closure": closure}
+    )
 
 
 @login_required

@@ -391,6 +391,9 @@ def _closure(closure: Closure, user: User, pair: Mentorship) -> dict[str, Any]:
     }
     if closure.closed_by_id == user.pk:  # feedback for the program is its writer's alone
         data["my_feedback_for_the_program"] = closure.feedback
+    elif closure.other_reflected_at:  # the reflection the other side gave after the close
+        data["my_outcome"] = closure.other_outcome
+        data["my_feedback_for_the_program"] = closure.other_feedback
     if closure.thank_you:
         key = "thank_you_i_wrote" if pair.mentee_id == user.pk else "thank_you_to_me"
         data[key] = closure.thank_you
@@ -546,6 +549,8 @@ def _delete_own_things(user: User) -> None:
         model.objects.filter(user=user).delete()
     Block.objects.filter(mentor=user).delete()
     Closure.objects.filter(closed_by=user).update(feedback="")
+    mine = Q(mentorship__mentor=user) | Q(mentorship__mentee=user)
+    Closure.objects.filter(mine).exclude(closed_by=user).update(other_feedback="")
     goals = Goal.objects.filter(owner=user)
     shared = set(
         goals.filter(Q(mentorships__isnull=False) | Q(milestones__isnull=False)).values_list(

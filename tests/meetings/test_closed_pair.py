@@ -65,3 +65,39 @@ def test_a_past_date_is_refused_beside_the_date_and_what_was_typed_stays(client,
     page = response.text
     assert 'value="2020-01-06"' in page and 'value="18:30"' in page and 'value="Room 4"' in page
     assert not Meeting.objects.exists()
+
+
+def test_when_the_mentor_closes_the_mentee_reflects_too_once(client, pair):
+    from meetings import services
+    from meetings.models import Closure
+    from tests.meetings.conftest import emails
+
+    services.close(pair, pair.mentor, outcome="partial", achieved=[], feedback="Good start")
+    (told,) = emails("meetings/closed", pair.mentee)
+    url = reverse("meetings:reflect", args=[pair.pk])
+    pair_url = reverse("meetings:pair", args=[pair.pk])
+    assert url in told.body_text
+    client.force_login(pair.mentee)
+    page = client.get(reverse("meetings:pair", args=[pair.pk])).text
+    assert "Share how it went for you" in page
+    response = client.post(
+        url, {"outcome": "completed", "feedback": "I got the job", "thank_you": "Thank you, Leo!"}
+    )
+    assert response.status_code == 302
+    closure = Closure.objects.get(mentorship=pair)
+    assert (closure.outcome, closure.feedback) == ("partial", "Good start")  # the mentor's
+    assert (closure.other_outcome, closure.other_feedback) == ("completed", "I got the job")
+    assert closure.thank_you == "Thank you, Leo!"
+    # Once: a second reflection changes nothing, and the page no longer offers it.
+    client.post(url, {"outcome": "not_a_fit", "feedback": "Changed my mind"})
+    closure.refresh_from_db()
+    assert closure.other_outcome == "completed"
+    assert (
+        "Share how it went for you" not in client.get(reverse("meetings:pair", args=[pair.pk])).text
+    )
+    # The one who closed has nothing more to reflect on.
+    client.force_login(pair.mentor)
+    assert client.get(url).status_code == 302
+    assert (
+        "Share how it went for you" not in client.get(reverse("meetings:pair", args=[pair.pk])).text
+    )
