@@ -70,8 +70,10 @@ class ProfileForm(forms.ModelForm):
     )
     languages = forms.MultipleChoiceField(
         choices=LANGUAGE_CHOICES,
-        help_text="Languages you can hold a mentoring conversation in. Ctrl/⌘-click for several.",
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="Languages you can hold a mentoring conversation in: tick each one.",
+        widget=forms.CheckboxSelectMultiple(
+            attrs={"class": "chip-choices", "data-filterable": "Filter languages"}
+        ),
     )
 
     class Meta:

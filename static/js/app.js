@@ -34,6 +34,31 @@
     });
   }
 
+  // A long list of checkboxes (each input's data-filterable: the search box's label) gets a
+  // search box that narrows the list as one types; ticked ones always stay in view. Without
+  // script it is a plain list of checkboxes.
+  function filterableChoices(root) {
+    root.querySelectorAll("input[data-filterable]").forEach(function (input) {
+      var list = input.closest("div[id]");
+      if (!list || list.dataset.filterReady) return;
+      list.dataset.filterReady = "1";
+      var search = document.createElement("input");
+      search.type = "search";
+      search.className = "chip-filter";
+      search.setAttribute("aria-label", input.dataset.filterable);
+      search.placeholder = input.dataset.filterable + "…";
+      list.parentNode.insertBefore(search, list);
+      search.addEventListener("input", function () {
+        var query = search.value.trim().toLowerCase();
+        Array.prototype.forEach.call(list.children, function (option) {
+          var box = option.querySelector("input");
+          var text = option.textContent.trim().toLowerCase();
+          option.hidden = !!query && !(box && box.checked) && text.indexOf(query) === -1;
+        });
+      });
+    });
+  }
+
   // Guess the time zone from the browser where a field asks for it and none was chosen yet.
   function guessTimezone(root) {
     var zone;
@@ -144,6 +169,7 @@
 
   function init(root) {
     guessTimezone(root);
+    filterableChoices(root);
     root.querySelectorAll("[data-week-grid]").forEach(weekGrid);
   }
 
