@@ -46,7 +46,8 @@ test: install lint ## the whole suite on PostgreSQL and Redis (DATABASE_URL / RE
 	DEBUG=false SECRET_KEY=test-only-secret-key-not-for-production \
 	DATABASE_URL=$${TEST_DATABASE_URL:-$${DATABASE_URL:-postgres:///test}} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
-	$(BIN)/pytest -p no:cacheprovider --benchmark-disable $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:cacheprovider --benchmark-disable $(PYTEST_ARGS); \
+	status=$$?; echo "Screenshots: $(CURDIR)/test-artifacts/screenshots"; exit $$status
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .
