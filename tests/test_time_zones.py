@@ -74,3 +74,32 @@ def test_emails_are_written_in_the_recipients_time_zone(db, settings):
     message = render_email("matching/request_received", {"request": item}, to=[tom.email])
     assert "UTC" not in message.body
     assert mail.outbox == []
+
+
+def test_the_same_meeting_reads_at_each_persons_own_time_in_pages_and_emails(client, db, settings):
+    from django.db import transaction
+
+    from meetings import services
+    from tests.meetings.conftest import emails, make_pair
+
+    settings.EMAIL_KEEP_SENT_BODIES = True
+    # Bea (mentee) in Berlin books Tom (mentor) in Toronto for 10 December, 17:00 UTC.
+    pair = make_pair(
+        "bea@example.org", "tom@example.org", mentee_tz="Europe/Berlin", mentor_tz="America/Toronto"
+    )
+    with transaction.atomic():
+        services.schedule(
+            pair,
+            pair.mentee,
+            starts_at=datetime(2026, 12, 10, 17, tzinfo=UTC),
+            duration=60,
+            place="",
+        )
+    berlin, toronto = "18:00-19:00 (Europe/Berlin)", "12:00-13:00 (America/Toronto)"
+    page = reverse("meetings:pair", args=[pair.pk])
+    for person, mine, theirs in ((pair.mentee, berlin, toronto), (pair.mentor, toronto, berlin)):
+        client.force_login(person)
+        text = client.get(page).text
+        assert mine in text and theirs not in text
+        (email,) = emails("meetings/scheduled", person)
+        assert mine in email.subject and mine in email.body_text and theirs not in email.body_text
