@@ -9,6 +9,7 @@ class NavItem:
     label: str
     url: str
     current: bool
+    icon: str = ""  # a symbol of static/icons/sprite.svg
 
 
 def navigation(request: HttpRequest) -> dict[str, list[NavItem]]:
@@ -18,26 +19,26 @@ def navigation(request: HttpRequest) -> dict[str, list[NavItem]]:
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items = [
-        ("Dashboard", reverse("home")),
-        ("Find a mentor", reverse("matching:find")),
-        ("Requests", reverse("matching:requests")),
-        ("Mentorships", reverse("matching:mentorships")),
-        ("People", reverse("profiles:people")),
-        ("My profile", reverse("profiles:me")),
+        ("Dashboard", reverse("home"), "home"),
+        ("Find a mentor", reverse("matching:find"), "search"),
+        ("Requests", reverse("matching:requests"), "inbox"),
+        ("Mentorships", reverse("matching:mentorships"), "handshake"),
+        ("People", reverse("profiles:people"), "users"),
+        ("My profile", reverse("profiles:me"), "user"),
     ]
     if user.is_staff or user.cohorts_admin.exists():
-        items.append(("Cohorts", reverse("cohorts:list")))
+        items.append(("Cohorts", reverse("cohorts:list"), "layers"))
     if user.is_staff:
-        items.append(("Admin", reverse("admin:index")))
+        items.append(("Admin", reverse("admin:index"), "shield"))
         from django.conf import settings
 
         if settings.DEBUG:
-            items.append(("Outbox", reverse("profiles:outbox")))
-    items.append(("Account", reverse("account_email")))
+            items.append(("Outbox", reverse("profiles:outbox"), "mail"))
+    items.append(("Account", reverse("account_email"), "settings"))
     path = request.path
     return {
         "nav_items": [
-            NavItem(label, url, path == url or (url != "/" and path.startswith(url)))
-            for label, url in items
+            NavItem(label, url, path == url or (url != "/" and path.startswith(url)), icon)
+            for label, url, icon in items
         ]
     }

@@ -60,7 +60,7 @@ def card_order(html: str) -> list[int]:
 
 def card_score(html: str, mentor_id: int) -> int:
     found = re.search(
-        rf'<a href="/mentors/{mentor_id}/[^"]*">[^<]*</a></h2>\s*'
+        rf'<a href="/mentors/{mentor_id}/[^"]*">[^<]*</a></h2>(?:</div>)?\s*'
         r'<p class="match-score" data-score="(\d+)"',
         html,
     )
