@@ -137,8 +137,3 @@ class MeetingForm(forms.Form):
             )
             return None
         return moment.astimezone(UTC)
-
-    def problems(self) -> list[str]:
-        """Every error as a sentence, for a page that cannot draw them next to the fields (the
-        inline move form)."""
-        return [message for errors in self.errors.values() for message in errors]

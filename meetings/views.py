@@ -76,6 +76,8 @@ def _pair_page(
     found: Access,
     *,
     schedule_form: MeetingForm | None = None,
+    move_form: MeetingForm | None = None,
+    move_pk: int | None = None,
     status: int = 200,
 ) -> TemplateResponse:
     """The pair's page: the workspace as the signed-in person reads it, and the booking form
@@ -85,6 +87,9 @@ def _pair_page(
         "pair": found.pair,
         "workspace": workspace,
         "schedule_form": schedule_form or MeetingForm(user=request.user),
+        # A refused move: that meeting's form again, as typed, with its errors beside the fields.
+        "move_form": move_form,
+        "move_pk": move_pk,
         "durations": DURATIONS,
         "closure_awaits_me": bool(
             workspace.closure and workspace.closure.awaits_reflection_from(request.user)
@@ -148,9 +153,7 @@ def reschedule(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
     meeting = _meeting(found, meeting_pk)
     form = MeetingForm(request.POST, user=request.user)
     if not form.is_valid():
-        # The move form sits inside each meeting and draws no errors: say them at the top.
-        messages.error(request, " ".join(["The meeting was not moved.", *form.problems()]))
-        return _refused(request, found, MeetingForm(user=request.user))
+        return _pair_page(request, found, move_form=form, move_pk=meeting.pk, status=400)
     try:
         services.reschedule(
             meeting,
@@ -159,10 +162,10 @@ def reschedule(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
             duration=form.cleaned_data["duration"],
             place=form.cleaned_data["place"] or meeting.place,
         )
-    except MeetingError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, "Meeting moved. The other person has the new time.")
+    except MeetingError as error:  # a rule (a past time, say): beside the date, as typed
+        form.add_error("day" if request.POST.get("day") else None, str(error))
+        return _pair_page(request, found, move_form=form, move_pk=meeting.pk, status=400)
+    messages.success(request, "Meeting moved. The other person has the new time.")
     return _back(pk, f"meeting-{meeting.pk}")
 
 

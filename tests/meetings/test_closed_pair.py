@@ -96,3 +96,27 @@ def test_when_the_mentor_closes_the_mentee_reflects_too_once(client, pair):
     client.force_login(pair.mentor)
     assert client.get(url).status_code == 302
     assert "Share how it went for you" not in client.get(pair_url).text
+
+
+def test_a_refused_move_keeps_what_was_typed_beside_its_error(client, pair):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from meetings import services
+
+    meeting = services.schedule(
+        pair, pair.mentee, starts_at=timezone.now() + timedelta(days=3), duration=60, place=""
+    )
+    client.force_login(pair.mentor)
+    response = client.post(
+        reverse("meetings:reschedule", args=[pair.pk, meeting.pk]),
+        {"day": "2020-01-06", "start": "18:30", "duration": "60"},
+    )
+    assert response.status_code == 400
+    page = response.text
+    assert f'id="move-day-{meeting.pk}-error">Choose a time in the future.' in page
+    assert 'value="2020-01-06"' in page and 'value="18:30"' in page
+    assert "<details open><summary>Move or cancel" in page
+    meeting.refresh_from_db()
+    assert meeting.starts_at > timezone.now()
