@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
+from matching.models import Mentorship
 from meetings import services
-from meetings.models import Meeting
-from profiles.models import User
+from meetings.models import Closure, Meeting
+from profiles.models import Goal, User
 
 DURATIONS = [(30, "30 minutes"), (45, "45 minutes"), (60, "1 hour"), (90, "1 hour 30")]
 # As a suggested slot's button posts it, 2027-03-22T08:00:00+00:00. Checked before
@@ -137,3 +138,48 @@ class MeetingForm(forms.Form):
             )
             return None
         return moment.astimezone(UTC)
+
+
+class LookBackForm(forms.Form):
+    """How a mentorship went, as each of the two says it: the outcome, feedback only the program
+    staff read and, from a mentee, a thank-you note to the mentor."""
+
+    outcome = forms.ChoiceField(
+        label="How did it go for you?", choices=Closure.Outcome.choices, widget=forms.RadioSelect
+    )
+    feedback = forms.CharField(
+        label="Private feedback for the program",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Only the program staff read this.",
+    )
+    thank_you = forms.CharField(
+        label="A thank-you note to your mentor",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Your mentor may show it on their profile.",
+    )
+
+    def __init__(self, *args, mentee: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not mentee:
+            del self.fields["thank_you"]
+
+
+class CloseForm(LookBackForm):
+    """Closing: the same, and which goals were achieved."""
+
+    achieved = forms.ModelMultipleChoiceField(
+        label="Goals achieved",
+        queryset=Goal.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    field_order = ("outcome", "achieved", "feedback", "thank_you")
+
+    def __init__(self, *args, pair: Mentorship, mentee: bool, **kwargs) -> None:
+        super().__init__(*args, mentee=mentee, **kwargs)
+        self.fields["outcome"].label = "How did it go?"
+        self.fields["achieved"].queryset = pair.goals.all()

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cohorts.models import Placement
 from matching.models import MentorRequest, Mentorship
 from meetings import services
-from meetings.forms import DURATIONS, NUL_MESSAGE, MeetingForm
+from meetings.forms import DURATIONS, NUL_MESSAGE, CloseForm, LookBackForm, MeetingForm
 from meetings.models import (
     ActionItem,
     AgendaItem,
@@ -36,7 +36,7 @@ from meetings.models import (
 )
 from meetings.selectors import pair_workspace
 from meetings.services import MeetingError
-from profiles.models import Goal, Profile
+from profiles.models import Profile
 from profiles.onboarding import completeness_of
 
 
@@ -354,38 +354,6 @@ def check_in(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
     return _back(pk, f"meeting-{meeting.pk}")
 
 
-class CloseForm(forms.Form):
-    outcome = forms.ChoiceField(
-        label="How did it go?", choices=Closure.Outcome.choices, widget=forms.RadioSelect
-    )
-    achieved = forms.ModelMultipleChoiceField(
-        label="Goals achieved",
-        queryset=Goal.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    feedback = forms.CharField(
-        label="Private feedback for the program",
-        required=False,
-        max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Only the program staff read this.",
-    )
-    thank_you = forms.CharField(
-        label="A thank-you note to your mentor",
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Your mentor may show it on their profile.",
-    )
-
-    def __init__(self, *args, pair: Mentorship, mentee: bool, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["achieved"].queryset = pair.goals.all()
-        if not mentee:
-            del self.fields["thank_you"]
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def close(request: HttpRequest, pk: int) -> HttpResponse:
@@ -409,31 +377,6 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
     return TemplateResponse(request, "meetings/close.html", {"pair": pair, "form": form})
 
 
-class ReflectForm(forms.Form):
-    outcome = forms.ChoiceField(
-        label="How did it go for you?", choices=Closure.Outcome.choices, widget=forms.RadioSelect
-    )
-    feedback = forms.CharField(
-        label="Private feedback for the program",
-        required=False,
-        max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Only the program staff read this.",
-    )
-    thank_you = forms.CharField(
-        label="A thank-you note to your mentor",
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Your mentor may show it on their profile.",
-    )
-
-    def __init__(self, *args, mentee: bool, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if not mentee:
-            del self.fields["thank_you"]
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def reflect(request: HttpRequest, pk: int) -> HttpResponse:
@@ -444,7 +387,7 @@ def reflect(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, "There is nothing to reflect on here, or you already have.")
         return _back(pk)
     mentee = not found.me_mentor
-    form = ReflectForm(request.POST or None, mentee=mentee and not closure.thank_you)
+    form = LookBackForm(request.POST or None, mentee=mentee and not closure.thank_you)
     if request.method == "POST" and form.is_valid():
         try:
             services.reflect(
