@@ -102,7 +102,7 @@ def _empty(n: int, width: int = 0, dtype=np.float32) -> np.ndarray:
     return np.zeros((n, width) if width else n, dtype=dtype)
 
 
-def _base(profiles: Sequence[dict], week_start: date, skills: int) -> dict:
+def _base(profiles: Sequence[dict], week_start: date, skill_names: Sequence[str]) -> dict:
     """The arrays both sides share, from profile rows."""
     n = len(profiles)
     user_ids = np.array([p["user_id"] for p in profiles], dtype=np.int64)
@@ -117,7 +117,7 @@ def _base(profiles: Sequence[dict], week_start: date, skills: int) -> dict:
         languages[row, columns] = 1
         if columns:
             primary[row] = columns[0]
-    _, skill_names = skill_columns()
+    skills = len(skill_names)
     return {
         "user_ids": user_ids,
         "names": [p["user__name"] for p in profiles],
@@ -178,8 +178,8 @@ def load_mentors(
     if user_ids is not None:
         profiles = profiles.filter(user_id__in=list(user_ids))
     rows = list(profiles.order_by("user_id").values(*PROFILE_FIELDS))
-    columns, _, relation = taxonomy()
-    data = _base(rows, week_start, len(columns))
+    columns, names, relation = taxonomy()
+    data = _base(rows, week_start, names)
     ids = data["user_ids"].tolist()
     row_of = {user_id: i for i, user_id in enumerate(ids)}
 
@@ -265,8 +265,8 @@ def load_mentees(
     owners = sorted({owner for _, owner, *_ in goal_rows} | set(user_ids or ()))
     profiles = Profile.objects.filter(user_id__in=owners).order_by("user_id")
     rows = list(profiles.values(*PROFILE_FIELDS))
-    columns, _ = skill_columns()
-    data = _base(rows, week_start, len(columns))
+    columns, names, relation = taxonomy()
+    data = _base(rows, week_start, names)
     row_of = {user_id: i for i, user_id in enumerate(data["user_ids"].tolist())}
 
     texts: dict[int, list[str]] = defaultdict(list)
@@ -291,7 +291,7 @@ def load_mentees(
     spelled = [engine.spelled(" ".join(texts[p["user_id"]])) for p in rows]
     data["text"] = engine.text_vectors([[t for t, _ in doc] for doc in spelled], idf)
     data["words"] = [_written(doc) for doc in spelled]
-    return Features(**data, idf=idf, relation=taxonomy()[2])
+    return Features(**data, idf=idf, relation=relation)
 
 
 # The site-wide mentor features, per process.

@@ -232,18 +232,22 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return TemplateResponse(request, "matching/request.html", _request_context(request, item))
 
 
+def _request_fit(request: HttpRequest, item: MentorRequest) -> search.Fit | None:
+    """How well the pair of an open request fits, for the goals it names, as the reader reads it."""
+    if not item.is_open:
+        return None
+    return search.pair_fit(
+        item.mentee,
+        item.mentor_id,
+        goal_ids=[goal.pk for goal in item.goals.all()],
+        audience="mentor" if item.mentor_id == request.user.pk else "mentee",
+    )
+
+
 def _request_context(request: HttpRequest, item: MentorRequest, error: str = "") -> dict:
-    fit = None
-    if item.is_open:
-        fit = search.pair_fit(
-            item.mentee,
-            item.mentor_id,
-            goal_ids=[goal.pk for goal in item.goals.all()],
-            audience="mentor" if item.mentor_id == request.user.pk else "mentee",
-        )
     return {
         "item": item,
-        "fit": fit,
+        "fit": _request_fit(request, item),
         "is_mentor": item.mentor_id == request.user.pk,
         "is_mentee": item.mentee_id == request.user.pk,
         "error": error,
@@ -307,7 +311,7 @@ def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise Http404 from exc
     item = _own_request(request, pk)
     if request.htmx and request.POST.get("from") == "list":
-        item.fit = None if error or not item.is_open else _request_context(request, item)["fit"]
+        item.fit = None if error else _request_fit(request, item)
         flash = "" if error else success
         context = {"item": item, "box": "received", "flash": flash, "error": error}
         return TemplateResponse(request, "matching/requests.html#request-row", context)
