@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 MANAGE := $(BIN)/python manage.py
+APPS := mentorship profiles matching cohorts meetings audit
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -24,8 +25,12 @@ $(BIN)/python:
 $(UV): | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.8"
 
+# Bytecode is compiled here, for the dependencies and our own code, because the environment may
+# set PYTHONDONTWRITEBYTECODE (as CI runners and containers often do): every process would
+# otherwise compile each module it imports, seconds per `manage.py` command.
 install: $(UV) ## create or update .venv with the locked dependencies
-	$(UV) sync --locked --python $(BIN)/python --quiet
+	$(UV) sync --locked --python $(BIN)/python --quiet --compile-bytecode
+	$(BIN)/python -m compileall -q -j0 $(APPS) manage.py >/dev/null
 
 demo: migrate ## load demo data and the demo admin (idempotent)
 	$(MANAGE) seed_demo

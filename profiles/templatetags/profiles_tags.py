@@ -1,25 +1,32 @@
 import zlib
+from functools import cache
 
 import nh3
 from django import template
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from markdown_it import MarkdownIt
 
 from profiles.languages import LANGUAGES
 
 register = template.Library()
 
-# CommonMark without raw HTML; nh3 then keeps only these tags, whatever the parser produced.
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
 ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "code", "pre", "blockquote"}
+
+
+@cache
+def _parser():
+    """CommonMark without raw HTML; nh3 then keeps only ALLOWED_TAGS, whatever the parser
+    produced. Built on first use: importing markdown_it cost every process 0.1 s at start-up."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
 
 
 @register.filter
 def markdown(text: str) -> SafeString:
     """Render a person's markdown (bio, goal descriptions) to sanitised HTML."""
-    html = _markdown.render(text or "")
+    html = _parser().render(text or "")
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
