@@ -7,18 +7,25 @@ so the page can show it.
 
 from __future__ import annotations
 
+import io
 import logging
+import os
+import pickle
+import socket
 import threading
 import time
+import uuid
+import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import numpy as np
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
-from django.db.models import Avg, Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Avg, Count, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from audit import services as audit
@@ -27,7 +34,9 @@ from cohorts.models import (
     BUSY,
     Cohort,
     Enrollment,
+    MatchInput,
     MatchRun,
+    MatchStep,
     PairRule,
     Placement,
     Proposal,
@@ -38,11 +47,10 @@ from cohorts.services import latest_run
 from matching import actions, assign, eligibility, engine, loader
 from matching.engine import Policy
 from matching.models import Mentorship
-from profiles.models import Goal, User
+from profiles.models import Goal, Profile, User
 
 logger = logging.getLogger(__name__)
 
-BLOCK = 1000  # mentees scored at once: 1000 x 2000 mentors is 2 million pairs
 TOP = 60  # candidate mentors kept per mentee for the solver (see tests/load/bench_cohort.py)
 
 
@@ -63,6 +71,76 @@ class Outcome:
     locked: list[tuple[int, int]]  # (row, col)
     reasons: dict[int, str]  # unmatched row -> why
     timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """What a run matches, fixed when it starts. Mentee row i is mentee_ids[i] (sorted); mentor
+    column j is mentors.user_ids[j]. Every block is scored against the same plan, in this
+    process or on any worker (a distributed run stores it as its MatchInput)."""
+
+    mentee_ids: np.ndarray  # int64 (m,)
+    mentors: engine.Features
+    policy: Policy
+    wanted: np.ndarray  # int64 (m,): mentors still to find for each mentee
+    capacity: np.ndarray  # int64 (n,): places left with each mentor
+    locked: list[tuple[int, int]]  # (row, col), taken out of wanted and capacity
+    held: list[int]  # mentee ids with a published pair still going
+    excluded: set[tuple[int, int]]  # (mentee id, mentor id) never proposed, locked ones too
+    favour_score: bool
+    top: int | None
+    timings: dict[str, float] = field(default_factory=dict)
+    spread_at: float = 0.0  # when its steps were queued (epoch seconds), for a spread run
+
+    @property
+    def pairs(self) -> int:
+        return len(self.mentee_ids) * len(self.mentors)
+
+    def blocks(self) -> list[tuple[int, int]]:
+        """(first, last) mentee rows of each block: about block_pairs() pairs apiece."""
+        rows = max(1, min(len(self.mentee_ids), block_pairs() // max(len(self.mentors), 1)))
+        return [
+            (first, min(first + rows, len(self.mentee_ids)))
+            for first in range(0, len(self.mentee_ids), rows)
+        ]
+
+
+@dataclass
+class BlockResult:
+    """A scored block: each of its mentees' best `top` allowed mentors, and what the block's
+    mentees were offered (for the reasons of whoever stays unmatched)."""
+
+    first: int
+    candidates: assign.Candidates  # rows are the cohort's mentee rows
+    diagnosis: Diagnosis
+
+    def to_bytes(self) -> bytes:
+        out = io.BytesIO()
+        np.savez(
+            out,
+            first=np.int64(self.first),
+            rows=self.candidates.rows,
+            cols=self.candidates.cols,
+            scores=self.candidates.scores,
+            shares_language=self.diagnosis.shares_language,
+            shares_time=self.diagnosis.shares_time,
+            any_allowed=self.diagnosis.any_allowed,
+        )
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> BlockResult:
+        with np.load(io.BytesIO(data)) as arrays:
+            return cls(
+                int(arrays["first"]),
+                assign.Candidates(arrays["rows"], arrays["cols"], arrays["scores"]),
+                Diagnosis(arrays["shares_language"], arrays["shares_time"], arrays["any_allowed"]),
+            )
+
+
+def block_pairs() -> int:
+    """Pairs scored at once: 1000 mentees x 20,000 mentors by default (about 1.8 GB at peak)."""
+    return settings.MATCH_BLOCK_PAIRS
 
 
 def eligible_enrollments(cohort: Cohort):
@@ -94,39 +172,37 @@ def placed(cohort: Cohort):
     return Mentorship.objects.active().filter(placement__cohort=cohort)
 
 
-def compute(
-    cohort: Cohort,
-    *,
-    progress: Callable[[int, str], None] = lambda percent, stage: None,
-    top: int | None = TOP,
-) -> Outcome:
-    """The optimal assignment for the cohort as it is now, honouring locked and forbidden pairs."""
-    timings: dict[str, float] = {}
+def plan(cohort: Cohort, *, top: int | None = TOP) -> Plan:
+    """The run's plan for the cohort as it is now, honouring published, locked and forbidden
+    pairs. Loads the mentors' features; the mentees' are loaded per block."""
     started = time.perf_counter()
-    progress(2, "Loading people")
     mentee_ids, mentor_ids, overrides = participants(cohort)
+    # The mentees' rows are those load_mentees gives: the people among them with a profile.
+    mentee_ids = np.array(
+        sorted(Profile.objects.filter(user_id__in=mentee_ids).values_list("user_id", flat=True)),
+        dtype=np.int64,
+    )
     mentors = loader.load_mentors(mentor_ids, capacity_overrides=overrides, idf=loader.site_idf())
-    mentees = loader.load_mentees(mentee_ids, idf=mentors.idf)
-    policy = cohort.policy()
     rules = list(cohort.rules.values_list("mentee_id", "mentor_id", "kind"))
-    excluded = eligibility.excluded_pairs(mentee_ids) | {
+    excluded = eligibility.excluded_pairs(mentee_ids.tolist()) | {
         (a, b) for a, b, kind in rules if kind == PairRule.Kind.FORBID
     }
-    row_of = {int(u): i for i, u in enumerate(mentees.user_ids)}
+    row_of = {int(u): i for i, u in enumerate(mentee_ids)}
     col_of = {int(u): j for j, u in enumerate(mentors.user_ids)}
     k = cohort.mentors_per_mentee
-    wanted = np.full(len(mentees), k, dtype=np.int64)
+    wanted = np.full(len(mentee_ids), k, dtype=np.int64)
     # After a publish, a re-run places only who is not placed yet: a mentee's published pairs
     # count against the cohort's mentors per mentee (mentors' capacity already counts them).
     held = dict(
         placed(cohort)
-        .filter(mentee_id__in=mentee_ids)
+        .filter(mentee_id__in=mentee_ids.tolist())
         .values("mentee_id")
         .annotate(n=Count("pk"))
         .values_list("mentee_id", "n")
     )
     for mentee_id, count in held.items():
-        wanted[row_of[mentee_id]] = max(k - count, 0)
+        if mentee_id in row_of:
+            wanted[row_of[mentee_id]] = max(k - count, 0)
     capacity = np.maximum(mentors.capacity - mentors.active, 0).astype(np.int64)
     locked = []
     for mentee_id, mentor_id, kind in rules:
@@ -137,47 +213,107 @@ def compute(
             locked.append((row, col))
             wanted[row] -= 1
             capacity[col] -= 1
-    locked_pairs = {(int(mentees.user_ids[r]), int(mentors.user_ids[c])) for r, c in locked}
-    timings["load"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    parts = []
-    diagnosis = Diagnosis(
-        np.zeros(len(mentees), bool), np.zeros(len(mentees), bool), np.zeros(len(mentees), bool)
+    excluded |= {(int(mentee_ids[r]), int(mentors.user_ids[c])) for r, c in locked}
+    return Plan(
+        mentee_ids=mentee_ids,
+        mentors=mentors,
+        policy=cohort.policy(),
+        wanted=wanted,
+        capacity=capacity,
+        locked=locked,
+        held=sorted(held),
+        excluded=excluded,
+        favour_score=cohort.favour_score,
+        top=top,
+        timings={"load": time.perf_counter() - started},
     )
-    for first in range(0, len(mentees), BLOCK):
-        block = mentees.take(np.arange(first, min(first + BLOCK, len(mentees))))
-        scores = engine.score(block, mentors, policy, excluded | locked_pairs)
-        parts.append(
-            assign.candidates_from(scores.score, scores.allowed, row_offset=first, top=top)
-        )
-        # The language component is above 0 exactly for the pairs that share a language.
-        shared = scores.components[engine.Component.LANGUAGE] > 0
-        rows = slice(first, first + len(block))
-        diagnosis.shares_language[rows] = shared.any(axis=1)
-        shared &= scores.overlap_hours >= max(policy.min_overlap_hours, 0.5)
-        diagnosis.shares_time[rows] = shared.any(axis=1)
-        diagnosis.any_allowed[rows] = scores.allowed.any(axis=1)
-        del scores, shared
-        progress(5 + int(60 * (first + len(block)) / max(len(mentees), 1)), "Scoring pairs")
-    candidates = assign.concat(parts)
-    timings["score"] = time.perf_counter() - started
 
-    progress(70, "Finding the best assignment for everyone")
+
+def load_block(the_plan: Plan, first: int, last: int) -> engine.Features:
+    """The features of the plan's mentee rows first..last-1, from the database."""
+    ids = the_plan.mentee_ids[first:last].tolist()
+    mentees = loader.load_mentees(ids, idf=the_plan.mentors.idf)
+    if mentees.user_ids.tolist() != ids:  # a profile deleted since the plan was made
+        raise RuntimeError("The cohort's mentees changed while it was matched: run it again.")
+    return mentees
+
+
+def score_block(the_plan: Plan, mentees: engine.Features, first: int) -> BlockResult:
+    """Score one block of mentees (rows first.. of the plan) against every mentor; keep each
+    mentee's best `top` allowed mentors."""
+    scores = engine.score(mentees, the_plan.mentors, the_plan.policy, the_plan.excluded)
+    candidates = assign.candidates_from(
+        scores.score, scores.allowed, row_offset=first, top=the_plan.top
+    )
+    # The language component is above 0 exactly for the pairs that share a language.
+    shared = scores.components[engine.Component.LANGUAGE] > 0
+    shares_language = shared.any(axis=1)
+    shared &= scores.overlap_hours >= max(the_plan.policy.min_overlap_hours, 0.5)
+    diagnosis = Diagnosis(shares_language, shared.any(axis=1), scores.allowed.any(axis=1))
+    return BlockResult(first, candidates, diagnosis)
+
+
+def finish(the_plan: Plan, results: list[BlockResult], mentees: engine.Features) -> Outcome:
+    """Merge the blocks' candidates (in row order, whatever order the blocks finished in) and
+    solve once for everyone: the same min-cost flow, whether the blocks were scored here or on
+    many workers."""
+    timings = dict(the_plan.timings)
+    results = sorted(results, key=lambda result: result.first)
+    candidates = assign.concat([result.candidates for result in results])
+    diagnosis = Diagnosis(
+        *(
+            np.concatenate([getattr(r.diagnosis, name) for r in results])
+            if results
+            else np.zeros(0, bool)
+            for name in ("shares_language", "shares_time", "any_allowed")
+        )
+    )
     started = time.perf_counter()
-    result = assign.solve(candidates, wanted, capacity, favour_score=cohort.favour_score)
+    result = assign.solve(
+        candidates, the_plan.wanted, the_plan.capacity, favour_score=the_plan.favour_score
+    )
     timings["solve"] = time.perf_counter() - started
 
-    matched_rows = set(result.rows.tolist()) | {r for r, _ in locked}
-    matched_rows |= {row_of[m] for m in held if m in row_of}
+    row_of = {int(u): i for i, u in enumerate(the_plan.mentee_ids)}
+    matched_rows = set(result.rows.tolist()) | {r for r, _ in the_plan.locked}
+    matched_rows |= {row_of[m] for m in the_plan.held if m in row_of}
     reasons = {}
-    for row in range(len(mentees)):
+    for row in range(len(the_plan.mentee_ids)):
         if row not in matched_rows:
-            reasons[row] = why_unmatched(row, mentees, diagnosis, policy, cohort)
-    return Outcome(mentees, mentors, result, locked, reasons, timings)
+            reasons[row] = why_unmatched(row, mentees, diagnosis, the_plan.policy)
+    return Outcome(mentees, the_plan.mentors, result, the_plan.locked, reasons, timings)
 
 
-def why_unmatched(row, mentees, diagnosis: Diagnosis, policy, cohort) -> str:
+def compute(
+    cohort: Cohort,
+    *,
+    progress: Callable[[int, str], None] = lambda percent, stage: None,
+    top: int | None = TOP,
+) -> Outcome:
+    """The optimal assignment for the cohort as it is now, every block scored in this process
+    (a distributed run does the same steps on workers: see `start_steps`)."""
+    progress(2, "Loading people")
+    return compute_planned(plan(cohort, top=top), progress=progress)
+
+
+def compute_planned(
+    the_plan: Plan, *, progress: Callable[[int, str], None] = lambda percent, stage: None
+) -> Outcome:
+    started = time.perf_counter()
+    mentees = loader.load_mentees(the_plan.mentee_ids.tolist(), idf=the_plan.mentors.idf)
+    the_plan.timings["load"] += time.perf_counter() - started
+
+    started = time.perf_counter()
+    results = []
+    for first, last in the_plan.blocks():
+        results.append(score_block(the_plan, mentees.take(np.arange(first, last)), first))
+        progress(5 + int(60 * last / max(len(mentees), 1)), "Scoring pairs")
+    the_plan.timings["score"] = time.perf_counter() - started
+    progress(70, "Finding the best assignment for everyone")
+    return finish(the_plan, results, mentees)
+
+
+def why_unmatched(row, mentees, diagnosis: Diagnosis, policy) -> str:
     if not diagnosis.shares_language[row]:
         spoken = [mentees.language_names[k] for k in np.flatnonzero(mentees.languages[row])]
         if not spoken:
@@ -319,22 +455,33 @@ class LeaseLost(Exception):
 def heartbeat(run_id: int, field: str):
     """Renew the run's lease every HEARTBEAT seconds from a thread, while the block runs: a long
     step (scoring, the solve) cannot outlive the lease, and a dead worker stops renewing it."""
-    stop = threading.Event()
 
     def renew() -> None:
+        MatchRun.objects.filter(pk=run_id, **{f"{field}__in": BUSY}).update(
+            lease_until=timezone.now() + LEASE
+        )
+
+    with _renewing(renew, f"lease-{run_id}"):
+        yield
+
+
+@contextmanager
+def _renewing(renew: Callable[[], None], name: str):
+    """Call renew every HEARTBEAT seconds from a thread while the block runs."""
+    stop = threading.Event()
+
+    def loop() -> None:
         try:
             while not stop.wait(HEARTBEAT):
                 try:
-                    MatchRun.objects.filter(pk=run_id, **{f"{field}__in": BUSY}).update(
-                        lease_until=timezone.now() + LEASE
-                    )
+                    renew()
                 except DatabaseError:  # a lapsed lease is the sweeper's to handle
-                    logger.warning("could not renew the lease of run %s", run_id)
+                    logger.warning("could not renew the lease %s", name)
                     connection.close()
         finally:
             connections.close_all()  # this thread's own connection
 
-    thread = threading.Thread(target=renew, name=f"lease-{run_id}", daemon=True)
+    thread = threading.Thread(target=loop, name=name, daemon=True)
     thread.start()
     try:
         yield
@@ -355,9 +502,11 @@ def _record_failure(run_id: int, **fields) -> None:
             connection.close()
 
 
-def execute(run_id: int) -> MatchRun:
-    """Run a queued MatchRun to the end (the Celery task calls this). A second delivery of the
-    same run finds it claimed and does nothing."""
+def execute(run_id: int, *, spread: bool | None = None) -> MatchRun:
+    """Run a queued MatchRun (the Celery task calls this). A second delivery of the same run
+    finds it claimed and does nothing. A large cohort (see `spreads`) is handed to the workers
+    in steps, and this returns while they score it; otherwise the whole run happens here.
+    Commands that need the result now pass spread=False."""
     claimed = MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.QUEUED).update(
         status=MatchRun.Status.RUNNING,
         stage="Starting",
@@ -375,19 +524,18 @@ def execute(run_id: int) -> MatchRun:
 
     try:
         with heartbeat(run_id, "status"):
-            outcome = compute(run.cohort, progress=progress)
+            progress(2, "Loading people")
+            the_plan = plan(run.cohort)
+            if spread if spread is not None else spreads(the_plan):
+                start_steps(run, the_plan)
+                return MatchRun.objects.get(pk=run_id)
+            outcome = compute_planned(the_plan, progress=progress)
             progress(90, "Saving proposals")
             stats = save(run, outcome)
     except LeaseLost:
         return MatchRun.objects.get(pk=run_id)
     except Exception as exc:
-        _record_failure(
-            run_id,
-            status=MatchRun.Status.FAILED,
-            error=f"The matching run failed: {exc}"[:2000],
-            finished_at=timezone.now(),
-            lease_until=None,
-        )
+        _fail(run_id, exc)
         raise
     MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
         status=MatchRun.Status.DONE,
@@ -399,6 +547,257 @@ def execute(run_id: int) -> MatchRun:
     )
     run.refresh_from_db()
     return run
+
+
+def _fail(run_id: int, exc: Exception) -> None:
+    _record_failure(
+        run_id,
+        status=MatchRun.Status.FAILED,
+        error=f"The matching run failed: {exc}"[:2000],
+        finished_at=timezone.now(),
+        lease_until=None,
+    )
+
+
+# --- Spread over workers: one Celery task per block, then one for the solve -----------------
+
+MAX_ATTEMPTS = 3  # a step that lost its worker this often fails the run
+RESEND = timedelta(seconds=90)  # a step queued this long may have lost its message: send again
+
+
+def spreads(the_plan: Plan) -> bool:
+    """Whether a run is spread over the Celery workers: when there are real workers (not eager)
+    and the cohort has more pairs than MATCH_SPREAD_ABOVE (default 50 million, a 10,000 x 5,000
+    cohort: below that one process takes seconds)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER or len(the_plan.blocks()) < 2:
+        return False
+    return the_plan.pairs > settings.MATCH_SPREAD_ABOVE
+
+
+def start_steps(run: MatchRun, the_plan: Plan) -> None:
+    """Store the plan and queue a score step per block; the last block to finish queues the
+    solve. The run's lease is then kept by its steps (and lapses if none makes progress for
+    QUEUED_LEASE, as when no worker is left)."""
+    the_plan.spread_at = time.time()
+    data = zlib.compress(pickle.dumps(the_plan, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    blocks = the_plan.blocks()
+    with transaction.atomic():
+        if not MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING).update(
+            stage=f"Scoring pairs: 0 of {len(blocks)} blocks",
+            progress=5,
+            lease_until=queued_lease(),
+        ):
+            raise LeaseLost("The run was given up on before its steps were queued.")
+        MatchInput.objects.create(run=run, data=data)
+        now = timezone.now()
+        steps = MatchStep.objects.bulk_create(
+            [
+                MatchStep(
+                    run=run,
+                    kind=MatchStep.Kind.SCORE,
+                    index=index,
+                    first=first,
+                    last=last,
+                    sent_at=now,
+                )
+                for index, (first, last) in enumerate(blocks)
+            ]
+        )
+        ids = [step.pk for step in steps]
+        transaction.on_commit(lambda: send_steps(ids))
+
+
+def send_steps(step_ids: list[int]) -> None:
+    """Hand steps to Celery. A broker that is away loses nothing: the sweeper sends every step
+    that stays queued again after RESEND."""
+    from cohorts.tasks import match_step  # the tasks module imports this one
+
+    for step_id in step_ids:
+        try:
+            match_step.delay(step_id)
+        except Exception as error:
+            logger.warning("step %s not sent (the sweeper will): %r", step_id, error)
+            return
+
+
+_plans: dict[int, Plan] = {}  # run id -> plan: the last run this process worked on
+_plans_lock = threading.Lock()
+
+
+def stored_plan(run_id: int) -> Plan:
+    """A distributed run's plan, read once per process and kept while it works on that run.
+    The pickle is the plan this code stored (start_steps); nothing else writes MatchInput."""
+    with _plans_lock:
+        if run_id in _plans:
+            return _plans[run_id]
+    data = MatchInput.objects.filter(run_id=run_id).values_list("data", flat=True).first()
+    if data is None:
+        raise LeaseLost(f"Run {run_id} has no stored plan any more.")
+    the_plan = pickle.loads(zlib.decompress(data))  # noqa: S301 - our own, see above
+    with _plans_lock:
+        _plans.clear()
+        _plans[run_id] = the_plan
+    return the_plan
+
+
+def run_step(step_id: int) -> None:
+    """Do one step of a distributed run, if it is still to do: claim it (queued, or running
+    with a lapsed lease: its worker is gone), renew its lease and the run's while it works,
+    then write its result once. A step whose claim was taken over meanwhile writes nothing."""
+    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    now = timezone.now()
+    claimed = (
+        MatchStep.objects.filter(pk=step_id, run__status=MatchRun.Status.RUNNING)
+        .filter(
+            Q(status=MatchStep.Status.QUEUED)
+            | Q(status=MatchStep.Status.RUNNING, lease_until__lt=now),
+            attempts__lt=MAX_ATTEMPTS,
+        )
+        .update(
+            status=MatchStep.Status.RUNNING,
+            attempts=F("attempts") + 1,
+            lease_until=now + LEASE,
+            worker=token,
+        )
+    )
+    if not claimed:
+        return
+    step = MatchStep.objects.select_related("run").get(pk=step_id)
+    run_id = step.run_id
+
+    def renew() -> None:
+        MatchStep.objects.filter(pk=step_id, worker=token).update(
+            lease_until=timezone.now() + LEASE
+        )
+        MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
+            lease_until=queued_lease()
+        )
+
+    started = time.perf_counter()
+    try:
+        with _renewing(renew, f"step-{step_id}"):
+            renew()
+            the_plan = stored_plan(run_id)
+            if step.kind == MatchStep.Kind.SCORE:
+                _score_step(step, the_plan, token, started)
+            else:
+                _solve_step(step, the_plan, token, started)
+    except LeaseLost:
+        return
+    except Exception as exc:
+        # Back in the queue for the sweeper to send again, up to MAX_ATTEMPTS.
+        MatchStep.objects.filter(pk=step_id, worker=token).update(
+            status=MatchStep.Status.QUEUED,
+            lease_until=None,
+            sent_at=timezone.now(),
+            worker=f"failed: {exc}"[:200],
+        )
+        raise
+
+
+def _score_step(step: MatchStep, the_plan: Plan, token: str, started: float) -> None:
+    if (delay := settings.MATCH_STEP_DELAY) > 0:
+        time.sleep(delay)  # fault tests only: a window to kill the worker mid-block
+    mentees = load_block(the_plan, step.first, step.last)
+    result = score_block(the_plan, mentees, step.first).to_bytes()
+    if not MatchStep.objects.filter(pk=step.pk, worker=token).update(
+        status=MatchStep.Status.DONE,
+        result=result,
+        seconds=time.perf_counter() - started,
+        lease_until=None,
+    ):
+        raise LeaseLost("Another worker took this block over.")
+    steps = MatchStep.objects.filter(run_id=step.run_id, kind=MatchStep.Kind.SCORE)
+    total = steps.count()
+    done = steps.filter(status=MatchStep.Status.DONE).count()
+    MatchRun.objects.filter(pk=step.run_id, status=MatchRun.Status.RUNNING).update(
+        progress=5 + int(60 * done / total),
+        stage=f"Scoring pairs: {done} of {total} blocks",
+        lease_until=queued_lease(),
+    )
+    if done == total:
+        # Whichever block finishes last (two at once: both) makes the solve step; it is made
+        # once (a unique constraint) and sent by whoever made it.
+        try:
+            with transaction.atomic():
+                solve = MatchStep.objects.create(
+                    run_id=step.run_id, kind=MatchStep.Kind.SOLVE, index=0, sent_at=timezone.now()
+                )
+        except IntegrityError:
+            return
+        send_steps([solve.pk])
+
+
+def _solve_step(step: MatchStep, the_plan: Plan, token: str, started: float) -> None:
+    run_id = step.run_id
+    MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
+        progress=70, stage="Finding the best assignment for everyone"
+    )
+    scored = MatchStep.objects.filter(run_id=run_id, kind=MatchStep.Kind.SCORE)
+    the_plan = replace(the_plan, timings=dict(the_plan.timings))  # the cached one stays as read
+    # Scoring as the admin waits for it: from queuing the blocks to the solve starting.
+    the_plan.timings["score"] = time.time() - the_plan.spread_at
+    the_plan.timings["score_work"] = sum(s or 0 for s in scored.values_list("seconds", flat=True))
+    results = [
+        BlockResult.from_bytes(bytes(data)) for data in scored.values_list("result", flat=True)
+    ]
+    loading = time.perf_counter()
+    mentees = loader.load_mentees(the_plan.mentee_ids.tolist(), idf=the_plan.mentors.idf)
+    the_plan.timings["load"] += time.perf_counter() - loading
+    outcome = finish(the_plan, results, mentees)
+    MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
+        progress=90, stage="Saving proposals"
+    )
+    run = MatchRun.objects.select_related("cohort").get(pk=run_id)
+    with transaction.atomic():
+        stats = save(run, outcome)
+        stats["steps"] = {
+            "blocks": len(results),
+            "workers": len(set(scored.values_list("worker", flat=True))),
+            "reruns": sum(scored.values_list("attempts", flat=True)) - len(results),
+        }
+        if not MatchStep.objects.filter(pk=step.pk, worker=token).update(
+            status=MatchStep.Status.DONE, seconds=time.perf_counter() - started, lease_until=None
+        ):
+            raise LeaseLost("Another worker took the solve over.")
+        MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
+            status=MatchRun.Status.DONE,
+            progress=100,
+            stage="Done",
+            stats=stats,
+            finished_at=timezone.now(),
+            lease_until=None,
+        )
+        # The inputs and block results served their purpose; the steps stay, as a record.
+        MatchInput.objects.filter(run_id=run_id).delete()
+        scored.update(result=None)
+
+
+def sweep_steps(now=None) -> int:
+    """Send again what a distributed run is waiting on: steps whose worker is gone (running
+    with a lapsed lease: back to the queue) and steps queued for RESEND whose message may be
+    lost (a killed worker had prefetched it, or Redis restarted). A step is claimed once,
+    whatever arrives twice. A step tried MAX_ATTEMPTS times fails its run. Returns how many
+    steps were sent."""
+    now = now or timezone.now()
+    live = MatchStep.objects.filter(run__status=MatchRun.Status.RUNNING)
+    stuck = live.filter(
+        Q(status=MatchStep.Status.RUNNING, lease_until__lt=now)
+        | Q(status=MatchStep.Status.QUEUED, sent_at__lt=now - RESEND)
+    )
+    for run_id, kind, index, worker in stuck.filter(attempts__gte=MAX_ATTEMPTS).values_list(
+        "run_id", "kind", "index", "worker"
+    ):
+        why = worker if worker.startswith("failed: ") else "lost its worker"
+        _fail(run_id, RuntimeError(f"{kind} step {index} was tried {MAX_ATTEMPTS} times ({why})"))
+    ids = list(stuck.values_list("pk", flat=True))
+    if ids:
+        MatchStep.objects.filter(pk__in=ids, status=MatchStep.Status.RUNNING).update(
+            status=MatchStep.Status.QUEUED, worker="", lease_until=None
+        )
+        MatchStep.objects.filter(pk__in=ids).update(sent_at=now)
+        send_steps(ids)
+    return len(ids)
 
 
 def sweep_leases(now=None) -> int:

@@ -261,6 +261,62 @@ class MatchRun(models.Model):
         return self.publishing in BUSY
 
 
+class MatchStep(models.Model):
+    """One unit of a distributed matching run, done by one Celery task under a lease: scoring a
+    block of the cohort's mentees against every mentor (keeping each mentee's best candidates),
+    or the final solve over all blocks. A step is claimed by whoever finds it queued, or running
+    with a lapsed lease; its result is written once. The sweeper sends a step again when its
+    worker is gone (lease lapsed) or its message may be lost (queued for a while), so a killed
+    worker costs a re-run of its step, never the run."""
+
+    class Kind(models.TextChoices):
+        SCORE = "score", "Score a block"
+        SOLVE = "solve", "Solve and save"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="steps")
+    kind = models.CharField(max_length=10, choices=Kind)
+    index = models.PositiveIntegerField(help_text="The block's number (0 for the solve).")
+    first = models.PositiveIntegerField(default=0, help_text="First mentee row of the block.")
+    last = models.PositiveIntegerField(default=0, help_text="Mentee row after the block's last.")
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="Who holds or did it.")
+    seconds = models.FloatField(null=True, blank=True)
+    result = models.BinaryField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ("run", "kind", "index")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["run", "kind", "index"], name="match_step_once"),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["status", "lease_until"], name="match_step_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.index} of run {self.run_id}"
+
+
+class MatchInput(models.Model):
+    """What a distributed run matches, fixed when it starts (the mentors' features, who wants
+    how many mentors, the places left, locked and excluded pairs, the policy): every step reads
+    it, so blocks scored on different machines or re-run after a lost worker agree. Deleted when
+    the run ends."""
+
+    run = models.OneToOneField(MatchRun, on_delete=models.CASCADE, related_name="input")
+    data = models.BinaryField(editable=False)
+
+    def __str__(self) -> str:
+        return f"Input of run {self.run_id}"
+
+
 class Proposal(models.Model):
     run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="proposals")
     mentee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -12,6 +12,13 @@ def run_matching(run_id: int) -> None:
 
 
 @shared_task(acks_late=True)
+def match_step(step_id: int) -> None:
+    """One block of a spread run, or its solve. A step already done or held by a live worker is
+    left alone, so a message delivered twice (or sent again by the sweeper) does nothing."""
+    matchrun.run_step(step_id)
+
+
+@shared_task(acks_late=True)
 def publish(run_id: int) -> None:
     """Publish a run's pairs. A second delivery finds the publishing claimed and does nothing."""
     matchrun.publish_run(run_id)
@@ -34,6 +41,7 @@ def sweep() -> dict[str, int]:
     introductions). Nothing a cohort does depends on one task message arriving."""
     return {
         "failed": matchrun.sweep_leases(),
+        "steps": matchrun.sweep_steps(),
         "invitations": services.send_due_invitations(),
         "introductions": services.introduce_forgotten(),
     }

@@ -126,6 +126,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+
+# Cohort matching (cohorts/matchrun.py): pairs scored per block, and the cohort size (in pairs)
+# above which a run is spread over the Celery workers, one task per block.
+MATCH_BLOCK_PAIRS = env.int("MATCH_BLOCK_PAIRS", default=20_000_000)
+MATCH_SPREAD_ABOVE = env.int("MATCH_SPREAD_ABOVE", default=50_000_000)
+# Fault tests only: seconds each block waits before scoring, to kill a worker mid-block.
+MATCH_STEP_DELAY = env.float("MATCH_STEP_DELAY", default=0.0)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Requests unanswered for 5 days get one reminder; after 14 days they expire.
     "requests-remind-and-expire": {
