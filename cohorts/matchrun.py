@@ -330,13 +330,6 @@ def why_unmatched(row, mentees, diagnosis: Diagnosis, policy) -> str:
     return "Every mentor who fits is full: add mentors or raise capacities, then re-run."
 
 
-def _pair_reasons(outcome: Outcome, row: int, col: int, policy) -> tuple[float, list[str]]:
-    scores, reasons = engine.explain_pair(
-        outcome.mentees.take([row]), outcome.mentors.take([col]), policy
-    )
-    return float(scores.score[0, 0]), [r.sentence for r in engine.top_reasons(reasons)]
-
-
 def _carried(cohort: Cohort, run: MatchRun) -> list[Proposal]:
     """The cohort's published pairs still going, as fixed proposals of this run (with the score
     and reasons they were published with), so that its figures cover the whole cohort."""
@@ -368,23 +361,24 @@ def save(run: MatchRun, outcome: Outcome) -> dict:
     policy = run.cohort.policy()
     mentees, mentors = outcome.mentees, outcome.mentors
     started = time.perf_counter()
-    proposals = []
     pairs = [(r, c, True) for r, c in outcome.locked] + [
         (int(r), int(c), False)
         for r, c in zip(outcome.assignment.rows, outcome.assignment.cols, strict=True)
     ]
-    for row, col, locked in pairs:
-        value, sentences = _pair_reasons(outcome, row, col, policy)
-        proposals.append(
-            Proposal(
-                run=run,
-                mentee_id=int(mentees.user_ids[row]),
-                mentor_id=int(mentors.user_ids[col]),
-                score=round(value, 4),
-                reasons=sentences,
-                locked=locked,
-            )
+    explained = engine.explain_pairs(
+        mentees, mentors, [row for row, _, _ in pairs], [col for _, col, _ in pairs], policy
+    )
+    proposals = [
+        Proposal(
+            run=run,
+            mentee_id=int(mentees.user_ids[row]),
+            mentor_id=int(mentors.user_ids[col]),
+            score=round(value, 4),
+            reasons=[reason.sentence for reason in engine.top_reasons(reasons)],
+            locked=locked,
         )
+        for (row, col, locked), (value, reasons) in zip(pairs, explained, strict=True)
+    ]
     with transaction.atomic():
         claimed = MatchRun.objects.select_for_update().filter(
             pk=run.pk, status=MatchRun.Status.RUNNING

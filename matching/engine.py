@@ -808,6 +808,31 @@ def explain_pair(
     return scores, reasons
 
 
+def explain_pairs(
+    mentees: Features,
+    mentors: Features,
+    rows: Sequence[int],
+    cols: Sequence[int],
+    policy: Policy = Policy(),
+    *,
+    chunk: int = 256,
+) -> list[tuple[float, list[Reason]]]:
+    """Many pairs (mentee row rows[k] with mentor column cols[k]), each scored and explained as
+    `explain_pair` does, a chunk at a time: one block of chunk x chunk scores gives each pair of
+    the chunk on its diagonal, which costs far less than a block per pair (a cohort run explains
+    every pair it proposes). Only the pairs' own components are read; the same elementwise
+    arithmetic gives the same numbers, but for the dot products' summation order (a last bit of
+    a float32, far below the percent the pages show)."""
+    found: list[tuple[float, list[Reason]]] = []
+    for first in range(0, len(rows), chunk):
+        mentee = mentees.take(rows[first : first + chunk])
+        mentor = mentors.take(cols[first : first + chunk])
+        scores = score(mentee, mentor, policy)
+        for k in range(len(mentee)):
+            found.append((float(scores.score[k, k]), explain(scores, k, k, mentee, mentor, policy)))
+    return found
+
+
 def top_reasons(reasons: Sequence[Reason], count: int = 3) -> list[Reason]:
     """The goals and expertise, whatever they are worth (they decide the rank), then the other
     reasons that did the most for the score, leaving out components near zero."""

@@ -452,3 +452,18 @@ def test_a_mentor_who_holds_a_goal_skill_outscores_every_mentor_who_holds_none(b
         for better, worse in ((holds, ~holds), (related, ~related)):
             if better.any() and worse.any():
                 assert scores.score[i, better].min() > scores.score[i, worse].max()
+
+
+def test_pairs_explained_in_chunks_score_and_read_as_each_pair_explained_alone():
+    from tests.load.bench_cohort import greedy_instance
+
+    mentees, mentors = greedy_instance(mentees=300, mentors=60, seed=11)
+    rng = np.random.default_rng(5)
+    rows, cols = rng.integers(0, 300, size=700).tolist(), rng.integers(0, 60, size=700).tolist()
+    policy = engine.Policy(min_overlap_hours=1.0)
+    together = engine.explain_pairs(mentees, mentors, rows, cols, policy, chunk=64)
+    assert len(together) == 700
+    for (value, reasons), row, col in zip(together, rows, cols, strict=True):
+        scores, alone = engine.explain_pair(mentees.take([row]), mentors.take([col]), policy)
+        assert value == pytest.approx(float(scores.score[0, 0]), abs=1e-6)
+        assert [r.sentence for r in reasons] == [r.sentence for r in alone]
