@@ -11,91 +11,27 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from io import StringIO
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
 from django.test.utils import override_settings
 
 from cohorts import matchrun, tasks
 from cohorts.models import Cohort, Enrollment, MatchRun, MatchStep
 from tests.load.bench_cohort import demo_enrollments
-from tests.worker.test_cohort_faults import broker, queue, wait_until  # noqa: F401 (a fixture)
+from tests.worker.processes import celery_worker
+from tests.worker.test_cohort_faults import queue, wait_until  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
-WORKER = """
-import os, sys
-from datetime import timedelta
-import django
-django.setup()
-import redis
-from celery.signals import worker_ready
-from cohorts import matchrun
-from mentorship.celery import app
-
-queue, key = sys.argv[1], sys.argv[2]
-matchrun.LEASE = timedelta(seconds=4)
-matchrun.HEARTBEAT = 1
-app.conf.task_default_queue = queue
-broker = redis.Redis.from_url(os.environ["REDIS_URL"])
-worker_ready.connect(lambda **_: broker.set(key + ":ready", 1, ex=600), weak=False)
-app.worker_main(["worker", "-Q", queue, "-P", "solo", "-n", key + "@%h", "--without-mingle",
-                 "--without-gossip", "--without-heartbeat", "-l", "warning"])
-"""
 BLOCK_MENTEES = 6  # 40 mentees: seven blocks
-
-
-@contextmanager
-def worker(name: str, log: Path) -> Iterator[subprocess.Popen]:
-    key = f"spread-{uuid.uuid4().hex[:12]}"
-    url = urlsplit(os.environ["DATABASE_URL"])
-    env = {
-        **os.environ,
-        "DATABASE_URL": urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"])),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
-        "EMAIL_URL": "memorymail://",
-        "MATCH_BLOCK_PAIRS": str(12 * BLOCK_MENTEES),
-        "MATCH_SPREAD_ABOVE": "0",
-        "MATCH_STEP_DELAY": "1",
-    }
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", WORKER, name, key],
-            env=env,
-            cwd=settings.BASE_DIR,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until(
-            lambda: broker().get(f"{key}:ready") or process.poll() is not None,
-            "the worker is ready",
-            timeout=60,
-        )
-        assert process.poll() is None, log.read_text()
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        broker().delete(f"{key}:ready")
+SETTINGS = {
+    "MATCH_BLOCK_PAIRS": str(12 * BLOCK_MENTEES),
+    "MATCH_SPREAD_ABOVE": "0",
+    "MATCH_STEP_DELAY": "1",
+}
 
 
 @pytest.fixture
@@ -135,7 +71,10 @@ def test_a_worker_killed_mid_block_costs_a_rerun_of_that_block_and_the_result_is
     MatchRun.objects.filter(pk=undisturbed.pk).delete()  # one busy-or-latest run at a time
 
     monkeypatch.setattr(matchrun, "RESEND", matchrun.timedelta(seconds=3))
-    with worker(queue, tmp_path / "a.log") as doomed, worker(queue, tmp_path / "b.log") as other:
+    with (
+        celery_worker(queue, tmp_path / "a.log", env=SETTINGS, lease=4, heartbeat=1) as doomed,
+        celery_worker(queue, tmp_path / "b.log", env=SETTINGS, lease=4, heartbeat=1) as other,
+    ):
         run = MatchRun.objects.create(cohort=cohort)
         tasks.run_matching.delay(run.pk)
         held = MatchStep.objects.filter(
