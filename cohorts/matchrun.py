@@ -179,7 +179,7 @@ def plan(cohort: Cohort, *, top: int | None = TOP) -> Plan:
     mentee_ids, mentor_ids, overrides = participants(cohort)
     # The mentees' rows are those load_mentees gives: the people among them with a profile.
     mentee_ids = np.array(
-        sorted(Profile.objects.filter(user_id__in=mentee_ids).values_list("user_id", flat=True)),
+        sorted(Profile.objects.filter(user_id__any=mentee_ids).values_list("user_id", flat=True)),
         dtype=np.int64,
     )
     mentors = loader.load_mentors(mentor_ids, capacity_overrides=overrides, idf=loader.site_idf())
@@ -195,7 +195,7 @@ def plan(cohort: Cohort, *, top: int | None = TOP) -> Plan:
     # count against the cohort's mentors per mentee (mentors' capacity already counts them).
     held = dict(
         placed(cohort)
-        .filter(mentee_id__in=mentee_ids.tolist())
+        .filter(mentee_id__any=mentee_ids.tolist())
         .values("mentee_id")
         .annotate(n=Count("pk"))
         .values_list("mentee_id", "n")

@@ -7,5 +7,6 @@ class MatchingConfig(AppConfig):
 
     def ready(self) -> None:
         from matching import signals
+        from mentorship import lookups  # noqa: F401 - registers field__any for long id lists
 
         signals.connect()

@@ -83,9 +83,9 @@ def _pair_kinds(
     request declined in the last 90 days, a block."""
     filters: dict = {}
     if mentee_ids is not None:
-        filters["mentee_id__in"] = list(mentee_ids)
+        filters["mentee_id__any"] = list(mentee_ids)
     if mentor_ids is not None:
-        filters["mentor_id__in"] = list(mentor_ids)
+        filters["mentor_id__any"] = list(mentor_ids)
     since = timezone.now() - DECLINE_COOLDOWN
     kinds: dict[Pair, Problem] = {}
     declined = MentorRequest.objects.filter(
@@ -116,7 +116,7 @@ def pair_problem(mentee_id: int, mentor_id: int) -> Problem | None:
 def active_counts(mentor_ids: Iterable[int]) -> dict[int, int]:
     rows = (
         Mentorship.objects.active()
-        .filter(mentor_id__in=list(mentor_ids))
+        .filter(mentor_id__any=list(mentor_ids))
         .values("mentor_id")
         .annotate(n=Count("pk"))
         .values_list("mentor_id", "n")

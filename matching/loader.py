@@ -90,7 +90,7 @@ def skill_columns() -> tuple[dict[int, int], tuple[str, ...]]:
 
 def _windows_by_user(user_ids: Iterable[int]) -> dict[int, list[Window]]:
     windows: dict[int, list[Window]] = defaultdict(list)
-    rows = AvailabilityWindow.objects.filter(user_id__in=user_ids).values_list(
+    rows = AvailabilityWindow.objects.filter(user_id__any=list(user_ids)).values_list(
         "user_id", "weekday", "start_minute", "end_minute"
     )
     for user_id, weekday, start, end in rows:
@@ -176,7 +176,7 @@ def load_mentors(
     week_start = week_start or reference_week()
     profiles = Profile.objects.filter(is_mentor=True, user__is_active=True)
     if user_ids is not None:
-        profiles = profiles.filter(user_id__in=list(user_ids))
+        profiles = profiles.filter(user_id__any=list(user_ids))
     rows = list(profiles.order_by("user_id").values(*PROFILE_FIELDS))
     columns, names, relation = taxonomy()
     data = _base(rows, week_start, names)
@@ -184,14 +184,14 @@ def load_mentors(
     row_of = {user_id: i for i, user_id in enumerate(ids)}
 
     skill_words: dict[int, list[str]] = defaultdict(list)
-    expertise = Expertise.objects.filter(user_id__in=ids).values_list(
+    expertise = Expertise.objects.filter(user_id__any=ids).values_list(
         "user_id", "skill_id", "level", "skill__name"
     )
     for user_id, skill_id, level, skill_name in expertise:
         data["skills"][row_of[user_id], columns[skill_id]] = level / 5
         skill_words[user_id].append(skill_name)
 
-    offers = MentorOffer.objects.filter(user_id__in=ids).values_list(
+    offers = MentorOffer.objects.filter(user_id__any=ids).values_list(
         "user_id",
         "capacity",
         "accepting_requests",
@@ -216,7 +216,7 @@ def load_mentors(
 
     active = (
         Mentorship.objects.active()
-        .filter(mentor_id__in=ids)
+        .filter(mentor_id__any=ids)
         .values("mentor_id")
         .annotate(n=Count("id"))
         .values_list("mentor_id", "n")
@@ -256,14 +256,14 @@ def load_mentees(
     week_start = week_start or reference_week()
     goals = Goal.objects.filter(status=Goal.Status.OPEN)
     if goal_ids is not None:
-        goals = goals.filter(pk__in=list(goal_ids))
+        goals = goals.filter(pk__any=list(goal_ids))
     if user_ids is not None:
-        goals = goals.filter(owner_id__in=list(user_ids))
+        goals = goals.filter(owner_id__any=list(user_ids))
     goal_rows = list(
         goals.values_list("pk", "owner_id", "title", "description", "format", "cadence")
     )
     owners = sorted({owner for _, owner, *_ in goal_rows} | set(user_ids or ()))
-    profiles = Profile.objects.filter(user_id__in=owners).order_by("user_id")
+    profiles = Profile.objects.filter(user_id__any=owners).order_by("user_id")
     rows = list(profiles.values(*PROFILE_FIELDS))
     columns, names, relation = taxonomy()
     data = _base(rows, week_start, names)
@@ -280,7 +280,7 @@ def load_mentees(
         wanted = engine.HOURS_WANTED.get(cadence, 1.0)
         data["hours_wanted"][row] = max(data["hours_wanted"][row], wanted)
     goal_owner = {pk: owner for pk, owner, *_ in goal_rows}
-    through = Goal.skills.through.objects.filter(goal_id__in=list(goal_owner)).values_list(
+    through = Goal.skills.through.objects.filter(goal_id__any=list(goal_owner)).values_list(
         "goal_id", "skill_id"
     )
     for goal_id, skill_id in through:

@@ -2,7 +2,14 @@
 
 import os
 
-from celery import Celery
+# One BLAS thread per process. A worker's processes (its concurrency, one per core by default)
+# cover the cores; BLAS threads on top in every process would fight them (a spread cohort run
+# scores a block per process). Set before anything imports NumPy: this module is imported first
+# by every process (mentorship/__init__.py). The environment still wins.
+for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
+from celery import Celery  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mentorship.settings")
 
