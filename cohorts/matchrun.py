@@ -19,7 +19,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
@@ -253,11 +253,59 @@ def score_block(the_plan: Plan, mentees: engine.Features, first: int) -> BlockRe
     return BlockResult(first, candidates, diagnosis)
 
 
-def finish(the_plan: Plan, results: list[BlockResult], mentees: engine.Features) -> Outcome:
+@dataclass
+class Solved:
+    """The solve over every block: the assignment, who is left out, and what each mentee was
+    offered (to say why)."""
+
+    assignment: assign.Assignment
+    left_out: np.ndarray  # bool (m,): wanted a mentor and has none, locked or published
+    diagnosis: Diagnosis
+    seconds: float
+    scored_at: float = 0.0  # when the solve started (epoch seconds)
+
+    def to_bytes(self) -> bytes:
+        out = io.BytesIO()
+        np.savez(
+            out,
+            rows=self.assignment.rows,
+            cols=self.assignment.cols,
+            scores=self.assignment.scores,
+            unmatched=self.assignment.unmatched,
+            left_out=self.left_out,
+            shares_language=self.diagnosis.shares_language,
+            shares_time=self.diagnosis.shares_time,
+            any_allowed=self.diagnosis.any_allowed,
+            seconds=np.float64(self.seconds),
+            scored_at=np.float64(self.scored_at),
+        )
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Solved:
+        with np.load(io.BytesIO(data)) as a:
+            return cls(
+                assign.Assignment(a["rows"], a["cols"], a["scores"], a["unmatched"]),
+                a["left_out"],
+                Diagnosis(a["shares_language"], a["shares_time"], a["any_allowed"]),
+                float(a["seconds"]),
+                float(a["scored_at"]),
+            )
+
+    def pairs(self, the_plan: Plan, first: int, last: int) -> list[tuple[int, int, bool]]:
+        """(row, col, locked) of the pairs of mentee rows first..last-1, locked ones first."""
+        rows, cols = self.assignment.rows, self.assignment.cols
+        inside = (rows >= first) & (rows < last)
+        return [(r, c, True) for r, c in the_plan.locked if first <= r < last] + [
+            (int(r), int(c), False) for r, c in zip(rows[inside], cols[inside], strict=True)
+        ]
+
+
+def solve_blocks(the_plan: Plan, results: list[BlockResult]) -> Solved:
     """Merge the blocks' candidates (in row order, whatever order the blocks finished in) and
     solve once for everyone: the same min-cost flow, whether the blocks were scored here or on
     many workers."""
-    timings = dict(the_plan.timings)
+    scored_at = time.time()
     results = sorted(results, key=lambda result: result.first)
     candidates = assign.concat([result.candidates for result in results])
     diagnosis = Diagnosis(
@@ -272,16 +320,36 @@ def finish(the_plan: Plan, results: list[BlockResult], mentees: engine.Features)
     result = assign.solve(
         candidates, the_plan.wanted, the_plan.capacity, favour_score=the_plan.favour_score
     )
-    timings["solve"] = time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    left_out = np.ones(len(the_plan.mentee_ids), dtype=bool)
+    left_out[result.rows] = False
+    left_out[[r for r, _ in the_plan.locked]] = False
+    left_out[np.searchsorted(the_plan.mentee_ids, the_plan.held)] = False  # held are mentees
+    return Solved(result, left_out, diagnosis, seconds, scored_at)
 
-    row_of = {int(u): i for i, u in enumerate(the_plan.mentee_ids)}
-    matched_rows = set(result.rows.tolist()) | {r for r, _ in the_plan.locked}
-    matched_rows |= {row_of[m] for m in the_plan.held if m in row_of}
-    reasons = {}
-    for row in range(len(the_plan.mentee_ids)):
-        if row not in matched_rows:
-            reasons[row] = why_unmatched(row, mentees, diagnosis, the_plan.policy)
-    return Outcome(mentees, the_plan.mentors, result, the_plan.locked, reasons, timings)
+
+def reasons_for(
+    solved: Solved, the_plan: Plan, mentees: engine.Features, first: int
+) -> dict[int, str]:
+    """Why each mentee left out of rows first.. (mentees are those rows) is: row -> reason."""
+    last = first + len(mentees)
+    diagnosis = Diagnosis(
+        solved.diagnosis.shares_language[first:last],
+        solved.diagnosis.shares_time[first:last],
+        solved.diagnosis.any_allowed[first:last],
+    )
+    return {
+        first + row: why_unmatched(row, mentees, diagnosis, the_plan.policy)
+        for row in np.flatnonzero(solved.left_out[first:last]).tolist()
+    }
+
+
+def finish(the_plan: Plan, results: list[BlockResult], mentees: engine.Features) -> Outcome:
+    """The assignment over every block, with the reasons of whoever is left out."""
+    solved = solve_blocks(the_plan, results)
+    timings = dict(the_plan.timings) | {"solve": solved.seconds}
+    reasons = reasons_for(solved, the_plan, mentees, 0)
+    return Outcome(mentees, the_plan.mentors, solved.assignment, the_plan.locked, reasons, timings)
 
 
 def compute(
@@ -358,27 +426,13 @@ def save(run: MatchRun, outcome: Outcome) -> dict:
     """Write the run's proposals (the published pairs carried as they are, then the new ones)
     and unmatched mentees, with reasons, and its figures. Nothing is written unless the run
     still holds its lease: a run the sweeper gave up on stays failed."""
-    policy = run.cohort.policy()
     mentees, mentors = outcome.mentees, outcome.mentors
     started = time.perf_counter()
     pairs = [(r, c, True) for r, c in outcome.locked] + [
         (int(r), int(c), False)
         for r, c in zip(outcome.assignment.rows, outcome.assignment.cols, strict=True)
     ]
-    explained = engine.explain_pairs(
-        mentees, mentors, [row for row, _, _ in pairs], [col for _, col, _ in pairs], policy
-    )
-    proposals = [
-        Proposal(
-            run=run,
-            mentee_id=int(mentees.user_ids[row]),
-            mentor_id=int(mentors.user_ids[col]),
-            score=round(value, 4),
-            reasons=[reason.sentence for reason in engine.top_reasons(reasons)],
-            locked=locked,
-        )
-        for (row, col, locked), (value, reasons) in zip(pairs, explained, strict=True)
-    ]
+    proposals = _proposals(run, mentees, mentors, pairs, run.cohort.policy())
     with transaction.atomic():
         claimed = MatchRun.objects.select_for_update().filter(
             pk=run.pk, status=MatchRun.Status.RUNNING
@@ -400,6 +454,33 @@ def save(run: MatchRun, outcome: Outcome) -> dict:
         "carried": len(carried),
         "seconds": {name: round(value, 3) for name, value in outcome.timings.items()},
     } | figures(run, mentees=len(mentees))
+
+
+def _proposals(
+    run: MatchRun,
+    mentees: engine.Features,
+    mentors: engine.Features,
+    pairs: list[tuple[int, int, bool]],
+    policy: Policy,
+    *,
+    first: int = 0,
+) -> list[Proposal]:
+    """Unsaved proposals of pairs (row, col, locked), each scored and explained; mentees holds
+    rows first.. of the run."""
+    explained = engine.explain_pairs(
+        mentees, mentors, [row - first for row, _, _ in pairs], [col for _, col, _ in pairs], policy
+    )
+    return [
+        Proposal(
+            run=run,
+            mentee_id=int(mentees.user_ids[row - first]),
+            mentor_id=int(mentors.user_ids[col]),
+            score=round(value, 4),
+            reasons=[reason.sentence for reason in engine.top_reasons(reasons)],
+            locked=locked,
+        )
+        for (row, col, locked), (value, reasons) in zip(pairs, explained, strict=True)
+    ]
 
 
 def figures(run: MatchRun, *, mentees: int | None = None) -> dict:
@@ -672,10 +753,12 @@ def run_step(step_id: int) -> None:
         with _renewing(renew, f"step-{step_id}"):
             renew()
             the_plan = stored_plan(run_id)
-            if step.kind == MatchStep.Kind.SCORE:
-                _score_step(step, the_plan, token, started)
-            else:
-                _solve_step(step, the_plan, token, started)
+            do = {
+                MatchStep.Kind.SCORE: _score_step,
+                MatchStep.Kind.SOLVE: _solve_step,
+                MatchStep.Kind.SAVE: _save_step,
+            }[step.kind]
+            do(step, the_plan, token, started)
     except LeaseLost:
         return
     except Exception as exc:
@@ -723,38 +806,142 @@ def _score_step(step: MatchStep, the_plan: Plan, token: str, started: float) -> 
 
 
 def _solve_step(step: MatchStep, the_plan: Plan, token: str, started: float) -> None:
+    """Merge the blocks and solve; store the assignment and queue a save step per block."""
     run_id = step.run_id
     MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
         progress=70, stage="Finding the best assignment for everyone"
     )
-    scored = MatchStep.objects.filter(run_id=run_id, kind=MatchStep.Kind.SCORE)
-    the_plan = replace(the_plan, timings=dict(the_plan.timings))  # the cached one stays as read
-    # Scoring as the admin waits for it: from queuing the blocks to the solve starting.
-    the_plan.timings["score"] = time.time() - the_plan.spread_at
-    the_plan.timings["score_work"] = sum(s or 0 for s in scored.values_list("seconds", flat=True))
+    scored = MatchStep.objects.filter(run_id=run_id, kind=MatchStep.Kind.SCORE).order_by("index")
     results = [
         BlockResult.from_bytes(bytes(data)) for data in scored.values_list("result", flat=True)
     ]
-    loading = time.perf_counter()
-    mentees = loader.load_mentees(the_plan.mentee_ids.tolist(), idf=the_plan.mentors.idf)
-    the_plan.timings["load"] += time.perf_counter() - loading
-    outcome = finish(the_plan, results, mentees)
-    MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
-        progress=90, stage="Saving proposals"
-    )
-    run = MatchRun.objects.select_related("cohort").get(pk=run_id)
+    solved = solve_blocks(the_plan, results)
+    blocks = list(scored.values_list("index", "first", "last"))
     with transaction.atomic():
-        stats = save(run, outcome)
-        stats["steps"] = {
-            "blocks": len(results),
-            "workers": len(set(scored.values_list("worker", flat=True))),
-            "reruns": sum(scored.values_list("attempts", flat=True)) - len(results),
-        }
+        if not MatchStep.objects.filter(pk=step.pk, worker=token).update(
+            status=MatchStep.Status.DONE,
+            result=solved.to_bytes(),
+            seconds=time.perf_counter() - started,
+            lease_until=None,
+        ):
+            raise LeaseLost("Another worker took the solve over.")
+        now = timezone.now()
+        saves = MatchStep.objects.bulk_create(
+            [
+                MatchStep(
+                    run_id=run_id,
+                    kind=MatchStep.Kind.SAVE,
+                    index=index,
+                    first=first,
+                    last=last,
+                    sent_at=now,
+                )
+                for index, first, last in blocks
+            ]
+        )
+        MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
+            progress=75, stage=f"Saving proposals: 0 of {len(saves)} blocks"
+        )
+        ids = [save.pk for save in saves]
+        transaction.on_commit(lambda: send_steps(ids))
+
+
+_solved: dict[int, Solved] = {}  # run id -> its solve, as `_plans`
+
+
+def stored_solve(run_id: int) -> Solved:
+    with _plans_lock:
+        if run_id in _solved:
+            return _solved[run_id]
+    data = (
+        MatchStep.objects.filter(run_id=run_id, kind=MatchStep.Kind.SOLVE, status="done")
+        .values_list("result", flat=True)
+        .first()
+    )
+    if data is None:
+        raise LeaseLost(f"Run {run_id} has no solve to save.")
+    solved = Solved.from_bytes(bytes(data))
+    with _plans_lock:
+        _solved.clear()
+        _solved[run_id] = solved
+    return solved
+
+
+def _save_step(step: MatchStep, the_plan: Plan, token: str, started: float) -> None:
+    """Explain and write one block's proposals and unmatched mentees, with the step's end, in
+    one transaction; the last block to be saved closes the run."""
+    solved = stored_solve(step.run_id)
+    mentees = load_block(the_plan, step.first, step.last)
+    run = step.run
+    proposals = _proposals(
+        run,
+        mentees,
+        the_plan.mentors,
+        solved.pairs(the_plan, step.first, step.last),
+        the_plan.policy,
+        first=step.first,
+    )
+    left_out = [
+        Unmatched(run=run, mentee_id=int(the_plan.mentee_ids[row]), reason=reason)
+        for row, reason in reasons_for(solved, the_plan, mentees, step.first).items()
+    ]
+    with transaction.atomic():
         if not MatchStep.objects.filter(pk=step.pk, worker=token).update(
             status=MatchStep.Status.DONE, seconds=time.perf_counter() - started, lease_until=None
         ):
-            raise LeaseLost("Another worker took the solve over.")
-        MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
+            raise LeaseLost("Another worker took this block over.")
+        Proposal.objects.bulk_create(proposals, batch_size=2000)
+        Unmatched.objects.bulk_create(left_out, batch_size=2000)
+    saves = MatchStep.objects.filter(run_id=step.run_id, kind=MatchStep.Kind.SAVE)
+    total = saves.count()
+    done = saves.filter(status=MatchStep.Status.DONE).count()
+    MatchRun.objects.filter(pk=step.run_id, status=MatchRun.Status.RUNNING).update(
+        progress=75 + int(20 * done / total),
+        stage=f"Saving proposals: {done} of {total} blocks",
+        lease_until=queued_lease(),
+    )
+    if done == total:
+        _close(step.run_id, the_plan, solved)
+
+
+def _close(run_id: int, the_plan: Plan, solved: Solved) -> None:
+    """The run's end, once: the published pairs carried as proposals, its figures, done. Two
+    last blocks at once both get here; the run's row lets one through."""
+    with transaction.atomic():
+        run = (
+            MatchRun.objects.select_for_update()
+            .select_related("cohort")
+            .filter(pk=run_id, status=MatchRun.Status.RUNNING)
+            .first()
+        )
+        if run is None:
+            return
+        steps = MatchStep.objects.filter(run_id=run_id)
+        score_steps = steps.filter(kind=MatchStep.Kind.SCORE)
+        carried = _carried(run.cohort, run)
+        Proposal.objects.bulk_create(carried, batch_size=2000)
+        # As the admin waits: planning, then scoring (from queuing the blocks to the solve),
+        # the solve, then saving (from the solve to now); and the work the steps did.
+        seconds = dict(the_plan.timings) | {
+            "score": solved.scored_at - the_plan.spread_at,
+            "solve": solved.seconds,
+            "save": time.time() - solved.scored_at - solved.seconds,
+            "score_work": sum(score_steps.values_list("seconds", flat=True), 0.0),
+            "save_work": sum(
+                steps.filter(kind=MatchStep.Kind.SAVE).values_list("seconds", flat=True), 0.0
+            ),
+        }
+        stats = {
+            "mentors": len(the_plan.mentors),
+            "carried": len(carried),
+            "seconds": {name: round(value, 3) for name, value in seconds.items()},
+            "steps": {
+                "blocks": score_steps.count(),
+                "workers": len(set(steps.values_list("worker", flat=True))),
+                "reruns": sum(steps.values_list("attempts", flat=True)) - steps.count(),
+            },
+        } | figures(run, mentees=len(the_plan.mentee_ids))
+        MatchRun.objects.filter(pk=run_id).update(
             status=MatchRun.Status.DONE,
             progress=100,
             stage="Done",
@@ -762,9 +949,9 @@ def _solve_step(step: MatchStep, the_plan: Plan, token: str, started: float) -> 
             finished_at=timezone.now(),
             lease_until=None,
         )
-        # The inputs and block results served their purpose; the steps stay, as a record.
+        # The inputs and results served their purpose; the steps stay, as a record.
         MatchInput.objects.filter(run_id=run_id).delete()
-        scored.update(result=None)
+        steps.update(result=None)
 
 
 def sweep_steps(now=None) -> int:

@@ -264,14 +264,16 @@ class MatchRun(models.Model):
 class MatchStep(models.Model):
     """One unit of a distributed matching run, done by one Celery task under a lease: scoring a
     block of the cohort's mentees against every mentor (keeping each mentee's best candidates),
-    or the final solve over all blocks. A step is claimed by whoever finds it queued, or running
-    with a lapsed lease; its result is written once. The sweeper sends a step again when its
-    worker is gone (lease lapsed) or its message may be lost (queued for a while), so a killed
-    worker costs a re-run of its step, never the run."""
+    the solve over all blocks, or saving a block's proposals with their reasons. A step is
+    claimed by whoever finds it queued, or running with a lapsed lease; its result is written
+    once. The sweeper sends a step again when its worker is gone (lease lapsed) or its message
+    may be lost (queued for a while), so a killed worker costs a re-run of its step, never the
+    run."""
 
     class Kind(models.TextChoices):
         SCORE = "score", "Score a block"
-        SOLVE = "solve", "Solve and save"
+        SOLVE = "solve", "Solve"
+        SAVE = "save", "Save a block"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -65,6 +65,11 @@ def test_a_spread_run_saves_the_same_pairs_reasons_and_unmatched_as_one_process(
     }
     blocks = run.steps.filter(kind=MatchStep.Kind.SCORE)
     assert blocks.count() == 7 == run.stats["steps"]["blocks"]
+    # Each block is saved by a step of its own, after the one solve.
+    assert run.steps.filter(kind=MatchStep.Kind.SOLVE).count() == 1
+    assert list(run.steps.filter(kind=MatchStep.Kind.SAVE).values_list("first", "last")) == list(
+        blocks.values_list("first", "last")
+    )
     assert list(blocks.values_list("first", "last")) == [
         (first, min(first + 6, 40)) for first in range(0, 40, 6)
     ]
@@ -72,7 +77,7 @@ def test_a_spread_run_saves_the_same_pairs_reasons_and_unmatched_as_one_process(
     assert run.stats["steps"]["reruns"] == 0
     # The inputs and block results are gone once the run is done; the steps stay as a record.
     assert not MatchInput.objects.filter(run=run).exists()
-    assert not blocks.filter(result__isnull=False).exists()
+    assert not run.steps.filter(result__isnull=False).exists()
 
 
 def test_a_step_delivered_again_after_it_is_done_changes_nothing(
@@ -122,7 +127,13 @@ def test_the_sweeper_sends_a_block_again_when_its_worker_is_gone_and_the_run_com
 
         matchrun.run_step(lost.pk)  # the message the sweeper sent
         (solve,) = sent[1:]
-        matchrun.run_step(solve)
+        assert MatchStep.objects.get(pk=solve).kind == MatchStep.Kind.SOLVE
+        with django_capture_on_commit_callbacks(execute=True):
+            matchrun.run_step(solve)
+        saves = sent[2:]
+        assert len(saves) == 7
+        for pk in saves:
+            matchrun.run_step(pk)
     finally:
         matchrun.send_steps = original
     run.refresh_from_db()
