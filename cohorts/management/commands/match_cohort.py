@@ -27,7 +27,7 @@ class Command(BaseCommand):
             raise CommandError(f"No cohort {slug!r}. Create it with import_cohort {slug} FILE.csv.")
         run = MatchRun.objects.create(cohort=cohort)
         try:
-            run = matchrun.execute(run.pk)
+            run = matchrun.execute(run.pk, spread=False)  # the CSV is written now
             if run.status != MatchRun.Status.DONE:
                 raise CommandError(f"Matching failed: {run.error}")
             Path(out).write_text(services.pairs_csv(run), encoding="utf-8")
