@@ -174,7 +174,7 @@ def candidates_from(
     """Allowed pairs of a scored block (mentees x mentors), optionally only each mentee's `top`
     best mentors (argpartition: the same input always gives the same choice)."""
     if top is not None and top < score.shape[1]:
-        ranked = np.where(allowed, score, -1.0)
+        ranked = np.where(allowed, score, score.dtype.type(-1))
         np.negative(ranked, out=ranked)
         # The top-k columns per row, without sorting whole rows.
         part = np.argpartition(ranked, top - 1, axis=1)[:, :top]

@@ -295,6 +295,61 @@ def _coverage(want: np.ndarray, offer: np.ndarray) -> np.ndarray:
     return covered
 
 
+def _by_distinct(mentee_keys: np.ndarray, mentor_keys: np.ndarray, table_of) -> np.ndarray:
+    """table_of(distinct mentee key rows, distinct mentor key rows) -> their (a, b) table,
+    spread to every (mentee, mentor) pair of the block by one gather. The table is computed with
+    the block's own arithmetic, so every pair gets the very value computing it in full would."""
+    mentee_rows, mentee_of = np.unique(mentee_keys, axis=0, return_inverse=True)
+    mentor_rows, mentor_of = np.unique(mentor_keys, axis=0, return_inverse=True)
+    table = table_of(mentee_rows, mentor_rows)
+    return np.take(table[mentee_of.reshape(-1)], mentor_of.reshape(-1), axis=1)
+
+
+def _language_table(mentees: np.ndarray, mentors: np.ndarray) -> np.ndarray:
+    """Mentee rows: the languages they speak (the block's columns), then the column of their
+    first language (-1 for none); mentor rows: the languages they speak (the same columns)."""
+    f32 = np.float32
+    speaks, first = mentees[:, :-1], mentees[:, -1].astype(np.int64)
+    language = ((speaks @ mentors.T) > 0) * f32(0.7)
+    for row in np.flatnonzero(first >= 0):
+        np.copyto(language[row], f32(1.0), where=mentors[:, first[row]] > 0)
+    return language
+
+
+def _format_table(mentees: np.ndarray, mentors: np.ndarray) -> np.ndarray:
+    """Rows: formats (3 columns) then cadences (3)."""
+    f32 = np.float32
+    format_fit = _coverage(mentees[:, :3], mentors[:, :3])
+    format_fit *= f32(0.5)
+    cadence_fit = _coverage(mentees[:, 3:], mentors[:, 3:])
+    cadence_fit *= f32(0.5)
+    format_fit += cadence_fit
+    return np.clip(format_fit, 0, 1, out=format_fit)
+
+
+def _experience_table(mentees: np.ndarray, mentors: np.ndarray, mode: Mode) -> np.ndarray:
+    """Rows: years of experience."""
+    experience = _seniority_in_place(mentors[:, 0][None, :] - mentees[:, 0][:, None], mode)
+    return np.clip(experience, 0, 1, out=experience)
+
+
+def _organisation_table(
+    mentees: np.ndarray, mentors: np.ndarray, organisation_policy: OrganisationPolicy
+) -> np.ndarray:
+    """Rows: organisation id, department id (-1 for none)."""
+    f32 = np.float32
+    same_org = mentees[:, 0][:, None] == mentors[:, 0][None, :]
+    same_org &= (mentees[:, 0] >= 0)[:, None]
+    same_dept = mentees[:, 1][:, None] == mentors[:, 1][None, :]
+    same_dept &= same_org
+    organisation = same_org.astype(f32)
+    organisation += same_dept
+    organisation *= f32(0.5)
+    if organisation_policy != OrganisationPolicy.PREFER_SAME:
+        np.subtract(1, organisation, out=organisation)
+    return organisation
+
+
 def score(
     mentees: Features,
     mentors: Features,
@@ -338,45 +393,43 @@ def score(
     availability = overlap_hours / np.maximum(mentees.hours_wanted, 0.5)[:, None]
     np.clip(availability, 0, 1, out=availability)
 
+    # Language, format, experience and organisation depend on a few columns of each side, with
+    # few distinct values (a block of a thousand mentees has a few dozen language sets, a handful
+    # of format patterns): each is computed for the distinct rows of each side only, with the
+    # same arithmetic, and spread to the block in one gather (see `_by_distinct`).
+
     # language = 1 where the mentor speaks the mentee's first language, else 0.7 where they share
-    # one, else 0. Only languages some mentee of the block speaks can be shared (whole counts:
-    # leaving the others out changes no sum).
-    spoken = np.flatnonzero((mentees.languages != 0).any(axis=0))
-    shared_language = (mentees.languages[:, spoken] @ mentors.languages[:, spoken].T) > 0
-    language = shared_language * f32(0.7)
-    has_primary = np.flatnonzero(mentees.primary_language >= 0)
-    if len(has_primary):
-        firsts, which = np.unique(mentees.primary_language[has_primary], return_inverse=True)
-        speaks = np.ascontiguousarray(mentors.languages[:, firsts].T > 0)  # first -> mentors
-        speaks_first = np.zeros((m, n), dtype=bool)
-        speaks_first[has_primary] = speaks[which.reshape(-1)]
-        np.copyto(language, f32(1.0), where=speaks_first)
-        del speaks_first
+    # one, else 0. Only the languages some mentee of the block speaks (or has first) count.
+    primary = mentees.primary_language
+    columns = np.union1d(
+        np.flatnonzero((mentees.languages != 0).any(axis=0)), primary[primary >= 0]
+    ).astype(np.int64)
+    first = np.where(primary >= 0, np.searchsorted(columns, primary), -1)
+    mentee_keys = np.column_stack([mentees.languages[:, columns], first])
+    language = _by_distinct(mentee_keys, mentors.languages[:, columns], _language_table)
+    # Sharing a language is exactly a language component above 0 (the first is one of them).
+    shared_language = language > 0
 
     # format_fit = 0.5 * coverage(formats) + 0.5 * coverage(cadences)
-    format_fit = _coverage(mentees.formats, mentors.formats)
-    format_fit *= f32(0.5)
-    cadence_fit = _coverage(mentees.cadences, mentors.cadences)
-    cadence_fit *= f32(0.5)
-    format_fit += cadence_fit
-    del cadence_fit
-    np.clip(format_fit, 0, 1, out=format_fit)
+    format_fit = _by_distinct(
+        np.column_stack([mentees.formats, mentees.cadences]),
+        np.column_stack([mentors.formats, mentors.cadences]),
+        _format_table,
+    )
 
-    experience = _seniority_in_place(mentors.years[None, :] - mentees.years[:, None], policy.mode)
-    np.clip(experience, 0, 1, out=experience)
+    experience = _by_distinct(
+        mentees.years[:, None],
+        mentors.years[:, None],
+        lambda a, b: _experience_table(a, b, policy.mode),
+    )
 
     # closeness = 0.5 * same_org + 0.5 * same_dept: 0, 0.5 or 1; organisation = 1 - closeness
     # unless the policy prefers the same organisation.
-    same_org = mentees.organisation[:, None] == mentors.organisation[None, :]
-    same_org &= (mentees.organisation >= 0)[:, None]
-    same_dept = mentees.department[:, None] == mentors.department[None, :]
-    same_dept &= same_org
-    organisation = same_org.astype(f32)
-    organisation += same_dept
-    del same_org, same_dept
-    organisation *= f32(0.5)
-    if policy.organisation != OrganisationPolicy.PREFER_SAME:
-        np.subtract(1, organisation, out=organisation)
+    organisation = _by_distinct(
+        np.column_stack([mentees.organisation, mentees.department]),
+        np.column_stack([mentors.organisation, mentors.department]),
+        lambda a, b: _organisation_table(a, b, policy.organisation),
+    )
 
     # The same for every mentee: one row, seen as the whole block (read-only).
     room = (mentors.capacity - mentors.active) / np.maximum(mentors.capacity, 1)
@@ -427,13 +480,14 @@ def _band(quality: np.ndarray, related: np.ndarray, holds: np.ndarray, has_skill
     """Place each pair's quality (in place) in the band of what the mentor holds of the wanted
     skills: one of them, only related ones, or neither. Rows whose goals name no skill keep it."""
     f32 = np.float32
-    for (floor, width), where in (
-        (HOLDS_A_SKILL, holds),
-        (HOLDS_A_RELATED_SKILL, related & ~holds),
-        (HOLDS_NONE, ~related),
-    ):
-        where = where & has_skills[:, None]
-        np.copyto(quality, f32(floor) + f32(width) * quality, where=where)
+    # 0 neither, 1 only related, 2 holds one (a held skill reaches itself: holds implies related)
+    band = np.add(related.view(np.uint8), holds.view(np.uint8))
+    floors = np.array([HOLDS_NONE[0], HOLDS_A_RELATED_SKILL[0], HOLDS_A_SKILL[0]], dtype=f32)
+    widths = np.array([HOLDS_NONE[1], HOLDS_A_RELATED_SKILL[1], HOLDS_A_SKILL[1]], dtype=f32)
+    placed = widths.take(band)
+    placed *= quality
+    placed += floors.take(band)
+    np.copyto(quality, placed, where=has_skills[:, None])
 
 
 def banded(quality: float, *, has_skills: bool, related: bool, holds: bool) -> float:
