@@ -47,6 +47,7 @@ from cohorts.services import latest_run
 from matching import actions, assign, eligibility, engine, loader
 from matching.engine import Policy
 from matching.models import Mentorship
+from mentorship import bulk
 from profiles.models import Goal, Profile, User
 
 logger = logging.getLogger(__name__)
@@ -937,7 +938,10 @@ def _close(run_id: int, the_plan: Plan, solved: Solved) -> None:
             "seconds": {name: round(value, 3) for name, value in seconds.items()},
             "steps": {
                 "blocks": score_steps.count(),
-                "workers": len(set(steps.values_list("worker", flat=True))),
+                # A claim is host:pid:token; the workers are the distinct processes.
+                "workers": len(
+                    {w.rsplit(":", 1)[0] for w in steps.values_list("worker", flat=True)}
+                ),
                 "reruns": sum(steps.values_list("attempts", flat=True)) - steps.count(),
             },
         } | figures(run, mentees=len(the_plan.mentee_ids))
@@ -1132,7 +1136,7 @@ def _publish_chunk(
         mentee_ids = sorted({mentee for _, mentee, _, _ in chunk})
         goals: dict[int, list[int]] = defaultdict(list)
         for owner, goal in (
-            Goal.objects.open().filter(owner_id__in=mentee_ids).values_list("owner_id", "pk")
+            Goal.objects.open().filter(owner_id__any=mentee_ids).values_list("owner_id", "pk")
         ):
             goals[owner].append(goal)
         started = actions.start_mentorships(
@@ -1146,19 +1150,15 @@ def _publish_chunk(
             counted=placed(cohort),
             introduce=False,
         )
-        made = {(m.mentee_id, m.mentor_id): m for m in started.mentorships}
-        Placement.objects.bulk_create(
+        made = {(m.mentee_id, m.mentor_id): m.pk for m in started.mentorships}
+        bulk.insert(
+            Placement,
+            ["cohort_id", "mentorship_id", "run_id", "score"],
             [
-                Placement(
-                    cohort=cohort,
-                    mentorship=made[(mentee, mentor)],
-                    run=run,
-                    score=score,
-                )
+                (cohort.pk, made[(mentee, mentor)], run.pk, score)
                 for _, mentee, mentor, score in chunk
                 if (mentee, mentor) in made
             ],
-            batch_size=2000,
         )
         # One UPDATE for the chunk (bulk_update would build a CASE of a thousand branches): each
         # proposal takes the active mentorship of its pair, found by the pair's unique index.
@@ -1166,7 +1166,7 @@ def _publish_chunk(
             mentee=OuterRef("mentee"), mentor=OuterRef("mentor")
         )
         Proposal.objects.filter(
-            pk__in=[pk for pk, mentee, mentor, _ in chunk if (mentee, mentor) in made]
+            pk__any=[pk for pk, mentee, mentor, _ in chunk if (mentee, mentor) in made]
         ).update(mentorship=Subquery(pair.values("pk")[:1]))
         ids = [m.pk for m in started.mentorships]
         transaction.on_commit(lambda: queue_cohort_introductions(ids))
