@@ -2,9 +2,10 @@
 
 `parse` reads and checks the whole file and writes nothing; the admin sees a preview and, for
 every wrong cell, the row (spreadsheet numbering: the header is row 1), the column and what is
-wrong in plain words. `apply` writes a clean preview in one transaction with bulk queries, a
-constant number per batch of rows, so that 10,000 rows import in well under a minute
-(tests/load/bench_import.py).
+wrong in plain words. `apply` writes a clean preview in one transaction, set-based: a constant
+number of statements whatever the number of rows, a COPY per table on PostgreSQL
+(`mentorship.bulk`), so that a cohort of 100,000 mentees and 20,000 mentors imports in about a
+minute (tests/load/bench_import.py).
 
 The file is UTF-8 with a header row and one person a row; the columns are COLUMNS, in any order.
 People who already have an account (matched by email, whatever its case) are enrolled and
@@ -12,8 +13,8 @@ invited, and nothing of their account changes: their own profile is what matchin
 value that would otherwise be dropped without a word (a goal on a mentor's row, a capacity or
 skill levels on a mentee's row) is an error rather than ignored.
 
-Limits: MAX_BYTES per file (refused from the request's size, before it is read) and MAX_ROWS
-people per file.
+Limits: MAX_BYTES per uploaded file (refused from the request's size, before it is read) and
+MAX_ROWS people per file, uploaded or given to manage.py import_cohort.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ import csv
 import difflib
 import io
 import re
+import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache, lru_cache
 from zoneinfo import available_timezones
 
 from allauth.account.models import EmailAddress
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
@@ -40,6 +43,7 @@ from audit.models import AuditEntry
 from cohorts.models import Cohort, Enrollment
 from cohorts.services import queue_invitations
 from matching.loader import bump_version
+from mentorship import bulk
 from profiles.availability import MINUTES_PER_DAY, WEEKDAYS, Window
 from profiles.forms import MAX_EXPERTISE
 from profiles.languages import LANGUAGES
@@ -67,8 +71,10 @@ COLUMNS = (
     "department",
     "years_experience",
 )
-MAX_ROWS = 20_000
-MAX_BYTES = 5 * 1024 * 1024  # 20,000 full rows take about 3 MB
+MAX_ROWS = 120_000  # a cohort of 100,000 mentees and 20,000 mentors, in one file
+# An upload's limit (the proxy's is 6 MB): about 20,000 full rows, which parse and apply within a
+# web request. A larger file (120,000 rows take about 27 MB) goes through manage.py import_cohort.
+MAX_BYTES = 5 * 1024 * 1024
 MAX_REQUEST = MAX_BYTES + 64 * 1024  # the form around the file
 EXAMPLE_ROWS = (
     (
@@ -104,9 +110,9 @@ EXAMPLE_ROWS = (
 
 def too_large_message() -> str:
     return (
-        f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB, the most one import takes "
-        f"(about {MAX_ROWS:,} people). Split it into smaller files and import them one after "
-        "the other."
+        f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB, the most an upload takes "
+        "(about 20,000 people). Split it into smaller files and import them one after the "
+        "other, or import it whole with manage.py import_cohort."
     )
 
 
@@ -122,7 +128,7 @@ def template_csv() -> str:
 DEFAULT_CAPACITY = 2
 MAX_CAPACITY = 20
 MAX_YEARS = 70
-BATCH = 2000  # rows per bulk query; also the size of each `IN (...)` list
+BATCH = 2000  # addresses per `IN (...)` list, on databases other than PostgreSQL
 
 ROLES = tuple(Enrollment.Role.values)
 DAYS = {day.lower(): i for i, day in enumerate(WEEKDAYS)} | {
@@ -130,6 +136,11 @@ DAYS = {day.lower(): i for i, day in enumerate(WEEKDAYS)} | {
 }
 WINDOW = re.compile(r"^(?P<day>\S+)\s+(?P<start>\S+?)\s*[-\u2013]\s*(?P<end>\S+)$")
 TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+LEVEL = re.compile(r"\d{1,9}")
+WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+# Django's check of the part before the @, compiled once (its own is compiled lazily, and each
+# use of a lazy object costs as much as the match).
+EMAIL_USER = re.compile(validate_email.user_regex.pattern, validate_email.user_regex.flags)
 LANGUAGE_NAMES = {name.lower(): code for code, name in LANGUAGES.items()}
 MAX_LENGTHS = {
     "email": 254,
@@ -351,9 +362,13 @@ class _Checker:
             self.skills.add(slug)
             for alias in [name, *(synonyms or [])]:
                 self.skill_aliases.setdefault(str(alias).lower(), slug)
-        self.people = _existing_people(emails)  # email -> has a profile
+        # email -> whether the person has a profile
+        self.people = {email: has for email, (_, has) in _accounts(emails).items()}
         self.seen: dict[str, int] = {}
         self.suggestions: dict[str, str | None] = {}
+        # Cells that were right before, with what they read as: a large file repeats them.
+        self.known_languages: dict[tuple[str, bool], tuple[str, ...]] = {}
+        self.known_skills: dict[tuple[str, str | None], tuple[tuple[str, int | None], ...]] = {}
 
     def check(
         self, number: int, cells: list[str], columns: dict[str, int]
@@ -414,10 +429,8 @@ class _Checker:
     def email(self, value: str, number: int) -> str:
         if not value:
             raise Wrong("is empty; every row needs the person's email address.")
-        try:
-            validate_email(value)
-        except ValidationError:
-            raise Wrong(f'"{value}" is not an email address.') from None
+        if not _is_email(value):
+            raise Wrong(f'"{value}" is not an email address.')
         if len(value) > MAX_LENGTHS["email"]:
             raise Wrong(f"is longer than {MAX_LENGTHS['email']} characters.")
         email = value.lower()
@@ -452,6 +465,14 @@ class _Checker:
         )
 
     def languages(self, value: str, required: bool) -> list[str]:
+        known = self.known_languages.get((value, required))
+        if known is None:
+            known = self.known_languages[value, required] = tuple(
+                self.read_languages(value, required)
+            )
+        return list(known)
+
+    def read_languages(self, value: str, required: bool) -> list[str]:
         codes = list(dict.fromkeys(c.strip().lower() for c in re.split(r"[;,]", value)))
         codes = [code for code in codes if code]
         if not codes and required:
@@ -469,6 +490,12 @@ class _Checker:
         return codes
 
     def skills_of(self, value: str, role: str | None) -> list[tuple[str, int | None]]:
+        known = self.known_skills.get((value, role))
+        if known is None:
+            known = self.known_skills[value, role] = tuple(self.read_skills(value, role))
+        return list(known)
+
+    def read_skills(self, value: str, role: str | None) -> list[tuple[str, int | None]]:
         skills: dict[str, int | None] = {}
         problems = []
         for entry in (e.strip() for e in value.split(";")):
@@ -477,7 +504,7 @@ class _Checker:
             slug, colon, level_text = (part.strip() for part in entry.partition(":"))
             slug = slug.lower()
             # At most nine digits: int() refuses more than 4,300, and 5 is the highest level.
-            level = int(level_text) if re.fullmatch(r"\d{1,9}", level_text) else None
+            level = int(level_text) if LEVEL.fullmatch(level_text) else None
             if slug not in self.skills:
                 problems.append(self.unknown_skill(slug))
             elif slug in skills:
@@ -532,7 +559,7 @@ class _Checker:
 
     @staticmethod
     def number(value: str, low: int, high: int, unit: str) -> int:
-        if not re.fullmatch(r"[+-]?\d+", value):
+        if not WHOLE_NUMBER.fullmatch(value):
             raise Wrong(f'"{value}" is not a whole number; write {low} to {high} {unit}.')
         # int() refuses more than 4,300 digits; any number of more than nine is out of range.
         number = int(value) if len(value) <= 9 else None
@@ -566,6 +593,22 @@ class _Checker:
         return sorted(windows)
 
 
+def _is_email(value: str) -> bool:
+    """Django's validate_email, with each domain checked once: a file has few of them."""
+    user, at, domain = value.rpartition("@")
+    return bool(at) and len(value) <= 320 and bool(EMAIL_USER.match(user)) and _is_domain(domain)
+
+
+@lru_cache(maxsize=4096)
+def _is_domain(domain: str) -> bool:
+    try:
+        validate_email(f"someone@{domain}")
+    except ValidationError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=8192)  # a large file repeats its windows; a wrong one raises, never cached
 def _window(entry: str) -> Window:
     match = WINDOW.match(entry)
     if not match:
@@ -593,22 +636,32 @@ def _minutes(text: str, entry: str) -> int:
     raise Wrong(f'"{text}" in "{entry}" is not a time; write HH:MM, from 00:00 to 24:00.')
 
 
-def _existing_people(emails: Iterable[str]) -> dict[str, bool]:
-    """Lower-cased address -> whether the person has a profile, for those with an account."""
-    found: dict[str, bool] = {}
-    for chunk in _chunks(sorted({e for e in emails if e})):
+def _accounts(emails: Iterable[str]) -> dict[str, tuple[int, bool]]:
+    """Lower-cased address -> (user id, whether they have a profile), for the addresses that
+    have an account."""
+    wanted = sorted({email for email in emails if email})
+    if connection.vendor == "postgresql":
+        # One query for any number of addresses, through the index on lower(email): a list of
+        # 2,000 placeholders costs psycopg more to write out than PostgreSQL to answer.
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT lower(u.email), u.id, p.id IS NOT NULL "  # noqa: S608
+                f"FROM {quote(User._meta.db_table)} u "
+                f"LEFT JOIN {quote(Profile._meta.db_table)} p ON p.user_id = u.id "
+                f"WHERE lower(u.email) = ANY(%s)",
+                [wanted],
+            )
+            return {address: (pk, has_profile) for address, pk, has_profile in cursor}
+    found: dict[str, tuple[int, bool]] = {}
+    for chunk in _chunks(wanted):
         people = (
             User.objects.annotate(address=Lower("email"))
             .filter(address__in=chunk)
-            .values_list("address", "profile__id")
+            .values_list("address", "pk", "profile__id")
         )
-        found.update((address, profile is not None) for address, profile in people)
+        found.update((address, (pk, profile is not None)) for address, pk, profile in people)
     return found
-
-
-def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 # --- Writing ----------------------------------------------------------------------------------
@@ -622,31 +675,24 @@ def apply(preview: Preview, cohort: Cohort, *, by: User | None = None) -> Import
     An account that exists is never modified: a cohort admin must not rewrite someone else's
     name, week or skills. It is enrolled and invited, and its profile stays its owner's. People
     are matched again by address here, so someone who signed up since the preview is treated as
-    existing rather than created twice."""
+    existing rather than created twice.
+
+    Everything of a new account is new, so it is inserted without reading anything first: on
+    PostgreSQL one COPY per table (120,000 people in well under a minute, see
+    tests/load/bench_import.py), elsewhere (SQLite, `make run`) bulk_create."""
     if not preview.ok:
         raise ValueError("The preview has errors: fix the file, nothing was imported.")
     rows = preview.rows
     now = timezone.now()
-    users = _people(rows)
-    created = [row for row in rows if row.email not in users]
-    new_users = User.objects.bulk_create(
-        [
-            User(email=row.email, name=row.name, password=make_password(None), date_joined=now)
-            for row in created
-        ],
-        batch_size=BATCH,
-    )
-    EmailAddress.objects.bulk_create(
-        [EmailAddress(user=u, email=u.email, verified=False, primary=True) for u in new_users],
-        batch_size=BATCH,
-    )
-    users.update((user.email, user) for user in new_users)
-    ids = {row.email: users[row.email].pk for row in rows}
+    ids = {email: pk for email, (pk, _) in _accounts(row.email for row in rows).items()}
+    created = [row for row in rows if row.email not in ids]
+    ids.update(zip([row.email for row in created], _create_accounts(created, now), strict=True))
 
     _write_profiles(created, ids)
-    _write_offers([row for row in created if row.is_mentor], ids)
-    _write_expertise([row for row in created if row.is_mentor], ids)
-    _write_weeks([row for row in created if row.windows is not None], ids)
+    mentors = [row for row in created if row.is_mentor]
+    _write_offers(mentors, ids)
+    _write_expertise(mentors, ids)
+    _write_weeks([row for row in created if row.windows], ids)
     _write_goals([row for row in created if row.is_mentee], ids)
     enrolled = _enrol(rows, ids, cohort)
     queue_invitations(cohort)
@@ -672,131 +718,104 @@ def apply(preview: Preview, cohort: Cohort, *, by: User | None = None) -> Import
     return ImportResult(created=len(created), updated=len(rows) - len(created), enrolled=enrolled)
 
 
-def _people(rows: list[ParsedRow]) -> dict[str, User]:
-    users: dict[str, User] = {}
-    for chunk in _chunks([row.email for row in rows]):
-        people = (
-            User.objects.annotate(address=Lower("email"))
-            .filter(address__in=chunk)
-            .only("pk", "email", "name")
-        )
-        users.update((user.address, user) for user in people)
-    return users
+def _create_accounts(rows: list[ParsedRow], now: datetime) -> list[int]:
+    """New accounts, in the rows' order, each with its address as allauth keeps it (primary,
+    not verified yet). None has a password: the invitation link signs its person in once, and
+    they choose one."""
+    # What make_password(None) stores, without its 80 µs a row: the unusable-password prefix
+    # and 40 random characters, which allauth's reset keys (the invitation's sign-in) hash.
+    ids = bulk.insert(
+        User,
+        ["email", "name", "password", "date_joined"],
+        [
+            (row.email, row.name, UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30), now)
+            for row in rows
+        ],
+        ids=True,
+    )
+    bulk.insert(
+        EmailAddress,
+        ["user_id", "email", "verified", "primary"],
+        [(pk, row.email, False, True) for pk, row in zip(ids, rows, strict=True)],
+    )
+    return ids
 
 
 def _write_profiles(rows: list[ParsedRow], ids: dict[str, int]) -> None:
-    """Create or update everyone's profile in one upsert per batch: Django's bulk_update builds
-    a CASE per field and row, which takes half a minute for 10,000 people."""
-    profiles: dict[int, Profile] = {}
-    for chunk in _chunks(list(ids.values())):
-        profiles.update((p.user_id, p) for p in Profile.objects.filter(user_id__in=chunk))
-    for row in rows:
-        profile = profiles.setdefault(ids[row.email], Profile(user_id=ids[row.email]))
-        if row.timezone:
-            profile.timezone = row.timezone
-        if row.languages:
-            profile.languages = row.languages
-        if row.organisation:
-            profile.organisation = row.organisation
-        if row.department:
-            profile.department = row.department
-        if row.years_experience is not None:
-            profile.years_experience = row.years_experience
-        profile.is_mentee = profile.is_mentee or row.is_mentee
-        profile.is_mentor = profile.is_mentor or row.is_mentor
-    fields = [
-        "timezone",
-        "languages",
-        "organisation",
-        "department",
-        "years_experience",
-        "is_mentee",
-        "is_mentor",
-        "updated_at",
-    ]
-    _upsert(Profile, list(profiles.values()), unique=["user"], fields=fields)
+    """A profile for each new person: the row's time zone, languages and work, and its roles."""
+    no_years = Profile._meta.get_field("years_experience").get_default()
+    bulk.insert(
+        Profile,
+        [
+            "user_id",
+            "timezone",
+            "languages",
+            "organisation",
+            "department",
+            "years_experience",
+            "is_mentee",
+            "is_mentor",
+        ],
+        [
+            (
+                ids[row.email],
+                row.timezone,
+                row.languages,
+                row.organisation,
+                row.department,
+                no_years if row.years_experience is None else row.years_experience,
+                row.is_mentee,
+                row.is_mentor,
+            )
+            for row in rows
+        ],
+    )
 
 
 def _write_offers(rows: list[ParsedRow], ids: dict[str, int]) -> None:
-    """A mentor's offer takes the row's capacity; a blank one keeps theirs (2 for a new offer)."""
-    offers: dict[int, MentorOffer] = {}
-    for chunk in _chunks([ids[row.email] for row in rows]):
-        offers.update((o.user_id, o) for o in MentorOffer.objects.filter(user_id__in=chunk))
-    for row in rows:
-        offer = offers.setdefault(ids[row.email], MentorOffer(user_id=ids[row.email]))
-        if offer.pk is None:
-            offer.capacity = DEFAULT_CAPACITY
-        if row.capacity is not None:
-            offer.capacity = row.capacity
-    _upsert(MentorOffer, list(offers.values()), unique=["user"], fields=["capacity"])
-
-
-def _upsert(model, objects: list, *, unique: list[str], fields: list[str]) -> None:
-    """Insert the new objects and update `fields` of the existing ones, in one query a batch."""
-    model.objects.bulk_create(
-        objects,
-        batch_size=BATCH,
-        update_conflicts=True,
-        unique_fields=unique,
-        update_fields=fields,
+    """A new mentor's offer takes the row's capacity, DEFAULT_CAPACITY where it is blank."""
+    bulk.insert(
+        MentorOffer,
+        ["user_id", "capacity"],
+        [
+            (ids[row.email], DEFAULT_CAPACITY if row.capacity is None else row.capacity)
+            for row in rows
+        ],
     )
 
 
 def _write_expertise(rows: list[ParsedRow], ids: dict[str, int]) -> None:
-    """The file's skills replace a mentor's expertise."""
     skills = _skill_ids(slug for row in rows for slug, _ in row.expertise)
-    table = connection.ops.quote_name(Expertise._meta.db_table)
-    column = connection.ops.quote_name(Expertise._meta.get_field("user").column)
-    with connection.cursor() as cursor:
-        for chunk in _chunks([ids[row.email] for row in rows]):
-            # One statement: a queryset delete would load every row to send post_delete
-            # (matching/signals.py) once per row; apply() sends one version bump instead.
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)  # noqa: S608
-    Expertise.objects.bulk_create(
-        [
-            Expertise(user_id=ids[row.email], skill_id=skills[slug], level=level)
-            for row in rows
-            for slug, level in row.expertise
-        ],
-        batch_size=BATCH,
+    bulk.insert(
+        Expertise,
+        ["user_id", "skill_id", "level"],
+        [(ids[row.email], skills[slug], level) for row in rows for slug, level in row.expertise],
     )
 
 
 def _write_weeks(rows: list[ParsedRow], ids: dict[str, int]) -> None:
-    """A non-empty availability cell replaces the person's week, stored in their local time."""
-    for chunk in _chunks([ids[row.email] for row in rows]):
-        AvailabilityWindow.objects.filter(user_id__in=chunk).delete()
-    AvailabilityWindow.objects.bulk_create(
-        [
-            AvailabilityWindow(
-                user_id=ids[row.email], weekday=w.weekday, start_minute=w.start, end_minute=w.end
-            )
-            for row in rows
-            for w in row.windows or []
-        ],
-        batch_size=BATCH,
+    """The person's week, stored in their local time."""
+    bulk.insert(
+        AvailabilityWindow,
+        ["user_id", "weekday", "start_minute", "end_minute"],
+        [(ids[row.email], w.weekday, w.start, w.end) for row in rows for w in row.windows or []],
     )
 
 
 def _write_goals(rows: list[ParsedRow], ids: dict[str, int]) -> None:
-    """A goal per mentee, unless they already have an open goal with that title."""
-    have: set[tuple[int, str]] = set()
-    for chunk in _chunks([ids[row.email] for row in rows]):
-        have.update(Goal.objects.open().filter(owner_id__in=chunk).values_list("owner_id", "title"))
-    wanted = [row for row in rows if (ids[row.email], row.goal) not in have]
-    goals = Goal.objects.bulk_create(
-        [Goal(owner_id=ids[row.email], title=row.goal) for row in wanted], batch_size=BATCH
+    """A new mentee's goal, about every skill on their row."""
+    goal_ids = bulk.insert(
+        Goal, ["owner_id", "title"], [(ids[row.email], row.goal) for row in rows], ids=True
     )
-    skills = _skill_ids(slug for row in wanted for slug in row.goal_skills)
-    through = Goal.skills.through
-    through.objects.bulk_create(
+    skills = _skill_ids(slug for row in rows for slug in row.goal_skills)
+    bulk.insert(
+        Goal.skills.through,
+        ["goal_id", "skill_id"],
         [
-            through(goal_id=goal.pk, skill_id=skills[slug])
-            for goal, row in zip(goals, wanted, strict=True)
+            (goal, skills[slug])
+            for goal, row in zip(goal_ids, rows, strict=True)
             for slug in row.goal_skills
         ],
-        batch_size=BATCH,
     )
 
 
@@ -813,26 +832,26 @@ def _skill_ids(slugs: Iterable[str]) -> dict[str, int]:
 def _enrol(rows: list[ParsedRow], ids: dict[str, int], cohort: Cohort) -> int:
     """Enrol everyone with their row's role; new enrollments are invited, others keep their
     status. Returns how many were new."""
-    enrollments: dict[str, Enrollment] = {}
-    for chunk in _chunks([row.email for row in rows]):
-        found = (
-            Enrollment.objects.filter(cohort=cohort)
-            .annotate(address=Lower("email"))
-            .filter(address__in=chunk)
-        )
-        enrollments.update((e.address, e) for e in found)
     # An existing enrollment keeps its address as stored, whatever its case, so that the upsert
     # finds it on (cohort, email).
-    new = 0
-    for row in rows:
-        enrollment = enrollments.get(row.email)
-        if enrollment is None:
-            enrollment = enrollments[row.email] = Enrollment(
-                cohort=cohort, email=row.email, status=Enrollment.Status.INVITED
-            )
-            new += 1
-        enrollment.role, enrollment.user_id = row.role, ids[row.email]
-    _upsert(
-        Enrollment, list(enrollments.values()), unique=["cohort", "email"], fields=["role", "user"]
+    stored = {
+        email.lower(): email
+        for email in Enrollment.objects.filter(cohort=cohort).values_list("email", flat=True)
+    }
+    invited = Enrollment.Status.INVITED
+    bulk.upsert(
+        Enrollment,
+        ["cohort_id", "email", "user_id", "role", "status"],
+        [
+            (cohort.pk, stored.get(row.email, row.email), ids[row.email], row.role, invited)
+            for row in rows
+        ],
+        unique=["cohort", "email"],
+        update=["role", "user"],
     )
-    return new
+    return sum(row.email not in stored for row in rows)
+
+
+def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

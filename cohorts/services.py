@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -94,7 +95,11 @@ def invite(
                 email=email,
                 defaults={
                     "role": role,
-                    "user": User.objects.filter(email__iexact=email).first(),
+                    # Through the index on lower(email); __iexact compares upper() and reads
+                    # every account.
+                    "user": User.objects.annotate(address=Lower("email"))
+                    .filter(address=email)
+                    .first(),
                 },
             )
             invited += created

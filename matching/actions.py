@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from matching.eligibility import Problem
 from matching.loader import bump_version
 from matching.models import MentorRequest, Mentorship
 from matching.services import MatchingError
+from mentorship import bulk
 from profiles.models import Cadence, Goal, User
 
 logger = logging.getLogger(__name__)
@@ -71,34 +72,33 @@ def start_mentorships(
         )
         wanted = [p for p in pairs if (p.mentee_id, p.mentor_id) not in refused]
         now = timezone.now()
-        mentorships = Mentorship.objects.bulk_create(
-            [
-                Mentorship(
-                    mentor_id=p.mentor_id,
-                    mentee_id=p.mentee_id,
-                    request_id=p.request_id,
-                    cadence=p.cadence,
-                    source=source,
-                    started_at=now,
-                )
-                for p in wanted
-            ],
-            batch_size=2000,
+        # COPY on PostgreSQL (a cohort publishes 100,000 pairs): no model instance per row
+        # written, and the keys drawn first, so nothing is read back.
+        fields = ["mentor_id", "mentee_id", "request_id", "cadence", "source", "started_at"]
+        rows = [(p.mentor_id, p.mentee_id, p.request_id, p.cadence, source, now) for p in wanted]
+        keys = bulk.insert(Mentorship, fields, rows, ids=True)
+        bulk.insert(
+            Mentorship.goals.through,
+            ["mentorship_id", "goal_id"],
+            [(key, goal) for key, p in zip(keys, wanted, strict=True) for goal in p.goal_ids],
         )
-        Mentorship.goals.through.objects.bulk_create(
-            [
-                Mentorship.goals.through(mentorship_id=m.pk, goal_id=goal)
-                for m, p in zip(mentorships, wanted, strict=True)
-                for goal in p.goal_ids
-            ],
-            batch_size=2000,
-        )
+        mentorships = [
+            _saved(Mentorship(pk=key, **dict(zip(fields, row, strict=True))))
+            for key, row in zip(keys, rows, strict=True)
+        ]
         # Bulk writes send no signals: tell the engine its mentor features are stale.
         transaction.on_commit(bump_version)
         if introduce:
             ids = [m.pk for m in mentorships]
             transaction.on_commit(lambda: queue_introductions(ids))
     return Started(mentorships, refused)
+
+
+def _saved(mentorship: Mentorship) -> Mentorship:
+    """As bulk_create leaves what it saved: in the database, not to be added again."""
+    mentorship._state.adding = False
+    mentorship._state.db = DEFAULT_DB_ALIAS
+    return mentorship
 
 
 def queue_introductions(mentorship_ids: Sequence[int], *, task=None, chunk: int = 200) -> None:

@@ -142,13 +142,19 @@ def check_pairs(
     transaction that makes the pairs."""
     mentor_ids = sorted({mentor for _, mentor in pairs})
     mentee_ids = sorted({mentee for mentee, _ in pairs})
-    offers = MentorOffer.objects.filter(user_id__in=mentor_ids).order_by("user_id")
+    offers = MentorOffer.objects.filter(user_id__any=mentor_ids).order_by("user_id")
     if lock:
         offers = offers.select_for_update()
-    offer_of = {o.user_id: o for o in offers}
+    # mentor -> (capacity, accepting requests): a cohort's chunk locks a thousand offers
+    offer_of = {
+        user: (capacity, accepting)
+        for user, capacity, accepting in offers.values_list(
+            "user_id", "capacity", "accepting_requests"
+        )
+    }
     mentoring = set(
         Profile.objects.filter(
-            user_id__in=mentor_ids, is_mentor=True, user__is_active=True
+            user_id__any=mentor_ids, is_mentor=True, user__is_active=True
         ).values_list("user_id", flat=True)
     )
     load = Counter(active_counts(mentor_ids))
@@ -157,7 +163,7 @@ def check_pairs(
     if limit_per_mentee is not None and counted is not None:
         held.update(
             dict(
-                counted.filter(mentee_id__in=mentee_ids)
+                counted.filter(mentee_id__any=mentee_ids)
                 .values("mentee_id")
                 .annotate(n=Count("pk"))
                 .values_list("mentee_id", "n")
@@ -169,12 +175,12 @@ def check_pairs(
     for pair in pairs:
         mentee, mentor = pair
         offer = offer_of.get(mentor)
-        capacity = overrides.get(mentor, offer.capacity if offer else 0)
+        capacity = overrides.get(mentor, offer[0] if offer else 0)
         if mentee == mentor:
             problem = Problem.SELF
         elif offer is None or mentor not in mentoring:
             problem = Problem.NOT_MENTORING
-        elif not offer.accepting_requests:
+        elif not offer[1]:
             problem = Problem.PAUSED
         elif pair in made:
             problem = Problem.ALREADY_PAIRED

@@ -339,7 +339,7 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read(signed_in, cohort
         CONTENT_LENGTH=str(50 * 1024 * 1024),
     )
     assert response.status_code == 413
-    assert "larger than 5 MB" in response.text
+    assert f"larger than {importer.MAX_BYTES // (1024 * 1024)} MB" in response.text
     assert not cohort.enrollments.exists()
 
 

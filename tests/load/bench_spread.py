@@ -6,8 +6,9 @@ PostgreSQL to saved proposals.
 - Matching with two worker processes (this machine has two cores): `run_matching` plans the run
   (mentor features, wants, places), spreads it as one task per block of 1,000 mentees x 20,000
   mentors (2 billion pairs in all), each block keeping its mentees' best `matchrun.TOP`; the
-  last block queues the solve, which merges them, solves the min-cost flow once and saves the
-  proposals with their reasons, a save step per block. Target: under 5 minutes, each process's peak memory under 4 GB.
+  last block queues the solve, which merges them and solves the min-cost flow once; a save step
+  per block then writes its proposals with their reasons. Target: under 5 minutes, each
+  process's peak memory under 4 GB.
 - The same run with one worker, to show the scoring stage's speed-up with two (target: 1.6x).
 - The solve on each mentee's top `matchrun.TOP` candidates against the exact optimum (every
   allowed pair) is `bench_cohort.py::test_top_candidates_against_the_exact_optimum`, on a
