@@ -295,10 +295,17 @@ def _coverage(want: np.ndarray, offer: np.ndarray) -> np.ndarray:
     return covered
 
 
+DISTINCT_ABOVE = 1_000_000  # pairs: below this, a component is computed for every pair
+
+
 def _by_distinct(mentee_keys: np.ndarray, mentor_keys: np.ndarray, table_of) -> np.ndarray:
     """table_of(distinct mentee key rows, distinct mentor key rows) -> their (a, b) table,
     spread to every (mentee, mentor) pair of the block by one gather. The table is computed with
-    the block's own arithmetic, so every pair gets the very value computing it in full would."""
+    the block's own arithmetic, so every pair gets the very value computing it in full would.
+    A small block (one mentee's page) is computed in full: finding distinct rows would cost more
+    than it saves."""
+    if len(mentee_keys) * len(mentor_keys) <= DISTINCT_ABOVE:
+        return table_of(mentee_keys, mentor_keys)
     mentee_rows, mentee_of = np.unique(mentee_keys, axis=0, return_inverse=True)
     mentor_rows, mentor_of = np.unique(mentor_keys, axis=0, return_inverse=True)
     table = table_of(mentee_rows, mentor_rows)
