@@ -12,7 +12,7 @@ PORT ?= 8000
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install run test lint format bench migrate demo clean
+.PHONY: help install run serve test lint format bench migrate demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -46,6 +46,11 @@ migrate: install .env
 run: export RUNSERVER_URL = http://$(HOST):$(PORT)
 run: demo ## install, migrate, load demo data and serve on http://$HOST:$PORT (127.0.0.1:8000)
 	$(MANAGE) runserver $(HOST):$(PORT)
+
+# The production shape on this machine: gunicorn (deploy/gunicorn.conf.py), a Celery worker and beat
+# on DATABASE_URL and REDIS_URL, after migrate and collectstatic (scripts/serve says more).
+serve: install ## gunicorn, a Celery worker and beat on PostgreSQL and Redis, as production runs them
+	$(BIN)/python scripts/serve --bind $(HOST):$(PORT)
 
 test: install lint ## the whole suite on PostgreSQL and Redis (DATABASE_URL / REDIS_URL, default: local servers)
 	DEBUG=false SECRET_KEY=test-only-secret-key-not-for-production \

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 import numpy as np
 from django import forms
 from django.db import connection
 from django.db.models import Avg, F, Q
 from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from matching import eligibility, engine, loader
@@ -25,7 +26,7 @@ from matching.engine import FORMATS, Features, Mode, Policy, Reason
 from matching.models import MentorRequest
 from profiles.availability import WEEKDAYS
 from profiles.languages import LANGUAGES
-from profiles.models import Expertise, Format, Goal, Profile, Skill, User
+from profiles.models import Expertise, Format, Goal, Profile, Skill, User, Visibility
 
 PER_PAGE = 10
 DEFAULT_POLICY = Policy()
@@ -38,20 +39,51 @@ MODE_CHOICES = [
 
 class QuickSelect(forms.Select):
     """A <select> built in Python. Django renders each option through a template, which for the
-    few hundred skills and languages of the filters cost a third of the page's time."""
+    few hundred skills and languages of the filters cost a third of the page's time. The options
+    are built once per list of choices (per process) and only the chosen one is marked per
+    request."""
+
+    # The choices are kept as given, pairs of strings: Django would normalise them again on
+    # every copy of the form, which for these lists costs about as much as drawing them.
+    @property
+    def choices(self):
+        return self._choices
+
+    @choices.setter
+    def choices(self, value) -> None:
+        self._choices = value
 
     def render(self, name, value, attrs=None, renderer=None) -> str:
         attrs = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
+        options = _options_html(tuple((str(key), str(label)) for key, label in self.choices))
         chosen = "" if value is None else str(value)
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (str(key), mark_safe(" selected") if str(key) == chosen else "", label)
-                for key, label in self.choices
-            ),
-        )
-        return format_html("<select{}>{}</select>", flatatt(attrs), options)
+        if chosen:
+            option = f'<option value="{escape(chosen)}">'
+            options = options.replace(option, f"{option[:-1]} selected>", 1)
+        # Every key and label was escaped by _options_html, the chosen value likewise.
+        return format_html("<select{}>{}</select>", flatatt(attrs), mark_safe(options))  # noqa: S308
+
+
+@lru_cache(maxsize=16)
+def _options_html(choices: tuple[tuple[str, str], ...]) -> str:
+    return "".join(
+        f'<option value="{escape(key)}">{escape(label)}</option>' for key, label in choices
+    )
+
+
+_skill_choices: tuple[Features, list[tuple[str, str]]] | None = None
+
+
+def skill_choices(mentors: Features) -> list[tuple[str, str]]:
+    """The skill filter's options (slug, name), read once per build of the mentor features:
+    these are rebuilt when the taxonomy changes (loader.mentor_features), so the filter lists
+    the skills the ranking knows."""
+    global _skill_choices
+    cached = _skill_choices
+    if cached is None or cached[0] is not mentors:
+        rows = list(Skill.objects.order_by("name").values_list("slug", "name"))
+        cached = _skill_choices = (mentors, [("", "Any skill"), *rows])
+    return cached[1]
 
 
 class FindForm(forms.Form):
@@ -72,7 +104,12 @@ class FindForm(forms.Form):
         empty_label="Any skill",
         widget=QuickSelect,
     )
-    language = forms.ChoiceField(label="Language", required=False, widget=QuickSelect)
+    language = forms.ChoiceField(
+        label="Language",
+        required=False,
+        choices=[("", "Any language"), *LANGUAGES.items()],
+        widget=QuickSelect,
+    )
     format = forms.ChoiceField(
         label="Format", required=False, choices=[("", "Any format"), *Format.choices]
     )
@@ -84,10 +121,20 @@ class FindForm(forms.Form):
     )
     mode = forms.ChoiceField(label="Looking for", required=False, choices=MODE_CHOICES)
 
-    def __init__(self, *args, user: User, **kwargs) -> None:
+    def __init__(self, *args, user: User, mentors: Features | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["goal"].queryset = Goal.objects.open().filter(owner=user).order_by("pk")
-        self.fields["language"].choices = [("", "Any language"), *LANGUAGES.items()]
+        goals = Goal.objects.open().filter(owner=user).order_by("pk")
+        self.fields["goal"].queryset = goals  # what a chosen goal is checked against
+        # Listed from one read, which also tells the page whether there is any.
+        self.open_goals = list(goals)
+        self.fields["goal"].widget.choices = [
+            ("", self.fields["goal"].empty_label),
+            *((goal.pk, self.fields["goal"].label_from_instance(goal)) for goal in self.open_goals),
+        ]
+        # Validation still asks the database for the one skill chosen; only the listing is kept.
+        if mentors is None:
+            mentors = loader.mentor_features()
+        self.fields["skill"].widget.choices = skill_choices(mentors)
 
 
 @dataclass
@@ -172,9 +219,11 @@ def text_matches(query: str) -> set[int]:
     return ids
 
 
-def find(user: User, data: dict) -> Results:
-    """Rank every mentor for the user, applying the filters in `data` (cleaned FindForm data)."""
-    mentors = loader.mentor_features()
+def find(user: User, data: dict, *, mentors: Features | None = None) -> Results:
+    """Rank every mentor for the user, applying the filters in `data` (cleaned FindForm data),
+    against `mentors` when the caller has them already (loader.mentor_features)."""
+    if mentors is None:
+        mentors = loader.mentor_features()
     goal = data.get("goal")
     mentee = loader.load_mentees([user.pk], idf=mentors.idf, goal_ids=[goal.pk] if goal else None)
     if len(mentee) == 0 or len(mentors) == 0:
@@ -183,9 +232,7 @@ def find(user: User, data: dict) -> Results:
     scores = engine.score(mentee, mentors, policy, eligibility.excluded_pairs([user.pk]))
     # Only the mentors this person may see (profiles' one visibility rule): a hidden profile is
     # in no list and no search, as its page is a 404.
-    # (The few it hides are fetched, not the thousands it shows.)
-    hidden = Profile.objects.hidden_from(user).filter(is_mentor=True).values_list("user_id")
-    keep = ~np.isin(mentors.user_ids, np.array([pk for (pk,) in hidden], dtype=np.int64))
+    keep = ~np.isin(mentors.user_ids, hidden_mentors(user, mentors))
     if data.get("skill"):
         columns, _ = loader.skill_columns()
         keep &= mentors.skills[:, columns[data["skill"].pk]] > 0
@@ -199,6 +246,25 @@ def find(user: User, data: dict) -> Results:
     scores.allowed &= keep[None, :]
     columns = engine.rank(scores, 0, mentor_ids=mentors.user_ids).tolist()
     return Results(mentee, columns, mentors, scores)
+
+
+_not_public: tuple[Features, list[int]] | None = None
+
+
+def hidden_mentors(user: User, mentors: Features) -> np.ndarray:
+    """User ids of the mentors `user` may not see. Only a mentor not shown to everyone can be
+    hidden from anyone: those few are read once per build of the mentor features (a change of a
+    profile's visibility rebuilds them, matching/signals.py), and the visibility rule is then
+    asked about them alone, by key, rather than over every profile on each search."""
+    global _not_public
+    cached = _not_public
+    if cached is None or cached[0] is not mentors:
+        ids = Profile.objects.filter(is_mentor=True).exclude(visibility=Visibility.ALL)
+        cached = _not_public = (mentors, list(ids.values_list("user_id", flat=True)))
+    if not cached[1]:
+        return np.array([], dtype=np.int64)
+    hidden = Profile.objects.hidden_from(user).filter(user_id__in=cached[1])
+    return np.array(list(hidden.values_list("user_id", flat=True)), dtype=np.int64)
 
 
 def suggestions(user: User, *, goal: Goal | None = None, top: int = PER_PAGE) -> list[Match]:

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from matching import actions, engine, search, services
+from matching import actions, engine, loader, search, services
 from matching.models import MESSAGE_MAX, MESSAGE_MIN, MentorRequest, Mentorship
 from matching.services import MatchingError
 from mentorship.inputs import as_id
@@ -34,10 +34,12 @@ def _query_without_page(request: HttpRequest) -> str:
 @login_required
 @require_GET
 def find(request: HttpRequest) -> HttpResponse:
-    form = search.FindForm(request.GET or None, user=request.user)
+    # Once per request: the filters list the skills the ranking knows.
+    mentors = loader.mentor_features()
+    form = search.FindForm(request.GET or None, user=request.user, mentors=mentors)
     data = form.cleaned_data if form.is_valid() else {}
-    has_goals = Goal.objects.open().filter(owner=request.user).exists()
-    results = search.find(request.user, data) if has_goals else None
+    has_goals = bool(form.open_goals)
+    results = search.find(request.user, data, mentors=mentors) if has_goals else None
     page = Paginator(results.columns if results else [], search.PER_PAGE).get_page(
         request.GET.get("page")
     )

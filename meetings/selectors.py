@@ -90,8 +90,12 @@ def pair_workspace(*, pair: Mentorship, viewer: User, member: bool) -> PairWorks
     same record read-only and never anyone's private notes."""
     now = timezone.now()
     can_change = member and pair.status == Mentorship.Status.ACTIVE
-    # Times read in the viewer's zone; a cohort admin reads them as the mentee lives them.
-    reader = viewer if member else pair.mentee
+    # Times read in the viewer's zone; a cohort admin reads them as the mentee lives them. The
+    # pair's own copy of the person, whose profile (and zone) came with the pair.
+    if member:
+        reader = pair.mentor if viewer.pk == pair.mentor_id else pair.mentee
+    else:
+        reader = pair.mentee
     upcoming, past = _meetings(pair=pair, viewer=viewer, reader=reader, now=now)
     actions = list(pair.actions.select_related("owner"))
     today = timezone.localdate()

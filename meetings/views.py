@@ -6,6 +6,7 @@ may read its plan and meetings, never anyone's private notes, and change nothing
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from django import forms
 from django.contrib import messages
@@ -36,8 +37,8 @@ from meetings.models import (
 )
 from meetings.selectors import pair_workspace
 from meetings.services import MeetingError
-from profiles.models import Profile
-from profiles.onboarding import completeness_of
+from profiles.models import Goal, Profile, User
+from profiles.onboarding import Completeness, completeness
 
 
 @dataclass
@@ -86,7 +87,9 @@ def _pair_page(
     context = {
         "pair": found.pair,
         "workspace": workspace,
-        "schedule_form": schedule_form or MeetingForm(user=request.user),
+        # The form as posted, when a booking was refused; else the blank one, the same for all.
+        "schedule_form": schedule_form,
+        "blank_schedule_form": None if schedule_form else _blank_schedule_form(),
         # A refused move: that meeting's form again, as typed, with its errors beside the fields.
         "move_form": move_form,
         "move_pk": move_pk,
@@ -96,6 +99,13 @@ def _pair_page(
         ),
     }
     return TemplateResponse(request, "meetings/pair.html", context, status=status)
+
+
+@cache
+def _blank_schedule_form() -> str:
+    """The booking form before anything is typed: its HTML depends on no one, so each process
+    renders it once (Django renders a form through a template per field)."""
+    return MeetingForm(user=None).as_div()
 
 
 @login_required
@@ -465,13 +475,36 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+def _completeness(profile: Profile) -> Completeness:
+    """The meter, with everything it counts read in one query."""
+    counts = User.objects.filter(pk=profile.user_id).aggregate(
+        open_goals=Count("goals", filter=Q(goals__status=Goal.Status.OPEN), distinct=True),
+        expertise=Count("expertise", distinct=True),
+        offers=Count("offer", distinct=True),
+        windows=Count("availability", distinct=True),
+    )
+    return completeness(
+        profile,
+        open_goals=counts["open_goals"] if profile.is_mentee else 0,
+        expertise=counts["expertise"] if profile.is_mentor else 0,
+        has_offer=bool(counts["offers"]) if profile.is_mentor else False,
+        windows=counts["windows"],
+    )
+
+
 def _cohorts_state(user) -> list:
-    """The cohorts this person runs, with where each stands: one query."""
+    """The cohorts this person runs, with where each stands. Most people run none: a plain query
+    says so, and only for those who run some does a second one count (building that query, with
+    its joins and counts, costs more than running either)."""
     from cohorts.models import Cohort, Enrollment
 
+    order = ("-starts_on", "name")
+    ids = list(Cohort.objects.administered_by(user).order_by(*order).values_list("pk")[:10])
+    if not ids:
+        return []
     joined, invited = Enrollment.Status.JOINED, Enrollment.Status.INVITED
     return list(
-        Cohort.objects.administered_by(user)
+        Cohort.objects.filter(pk__in=[pk for (pk,) in ids])
         .annotate(
             joined=Count("enrollments", filter=Q(enrollments__status=joined), distinct=True),
             invited=Count("enrollments", filter=Q(enrollments__status=invited), distinct=True),
@@ -481,7 +514,7 @@ def _cohorts_state(user) -> list:
                 distinct=True,
             ),
         )
-        .order_by("-starts_on", "name")[:10]
+        .order_by(*order)
     )
 
 
@@ -491,6 +524,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return TemplateResponse(request, "profiles/landing.html")
     profile, _ = Profile.objects.get_or_create(user=request.user)
     user = request.user
+    # Both ways of the one-to-one from what is loaded already: the meter and the meeting times
+    # below read them, and would each fetch them again.
+    profile.user = user
     cohorts = _cohorts_state(user)
     newcomer = profile.onboarded_at is None and not (profile.is_mentee or profile.is_mentor)
     if newcomer and not user.is_staff and not cohorts:
@@ -528,7 +564,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             # mentee's to-do list and a profile to complete.
             "participates": profile.is_mentee or profile.is_mentor or bool(pairs or waiting),
             "cohorts": cohorts,
-            "completeness": completeness_of(profile),
+            "completeness": _completeness(profile),
             "pairs": pairs,
             "upcoming": upcoming,
             "waiting": waiting,
