@@ -89,7 +89,8 @@ class ImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
         help_text=f"UTF-8, a header row, one person a row (see the columns below); at most "
-        f"{importer.MAX_BYTES // (1024 * 1024)} MB and {importer.MAX_ROWS:,} people.",
+        f"{importer.MAX_BYTES // (1024 * 1024)} MB (about 20,000 people). Larger cohorts, up to "
+        f"{importer.MAX_ROWS:,} people a file: manage.py import_cohort.",
     )
 
     def clean_file(self):
