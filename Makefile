@@ -30,7 +30,7 @@ $(UV): | $(BIN)/python
 # otherwise compile each module it imports, seconds per `manage.py` command.
 install: $(UV) ## create or update .venv with the locked dependencies
 	$(UV) sync --locked --python $(BIN)/python --quiet --compile-bytecode
-	$(BIN)/python -m compileall -q -j0 $(APPS) manage.py >/dev/null
+	$(BIN)/python -m compileall -q -j0 $(APPS) >/dev/null
 
 demo: migrate ## load demo data and the demo admin (idempotent)
 	$(MANAGE) seed_demo

@@ -3,7 +3,7 @@ and a run whose database connection is terminated (pg_terminate_backend). Either
 failed within 2 minutes and a retry succeeds.
 
 The workers are separate `celery worker` processes on a queue of the test's own and the test
-database, as in tests/meetings/test_reminders_worker.py. Their `matchrun.compute` is patched so
+database, as in tests/meetings/test_reminders_worker.py. Their `matchrun.compute_planned` is patched so
 that the first run, once it is running, waits at a barrier on Redis: the fault then strikes a
 run that is really in flight."""
 
@@ -60,9 +60,9 @@ if len(sys.argv) > 3:
     matchrun.LEASE = timedelta(seconds=float(sys.argv[3]))
     matchrun.HEARTBEAT = float(sys.argv[4])
 broker = redis.Redis.from_url(os.environ["REDIS_URL"])
-real_compute, held = matchrun.compute, []
+real_compute, held = matchrun.compute_planned, []
 
-def compute_held_once(cohort, *, progress, **kwargs):
+def compute_held_once(the_plan, *, progress, **kwargs):
     if not held:
         held.append(True)
         progress(2, "Loading people")
@@ -73,9 +73,9 @@ def compute_held_once(cohort, *, progress, **kwargs):
         deadline = time.monotonic() + 120
         while not broker.get(key + ":go") and time.monotonic() < deadline:
             time.sleep(0.02)
-    return real_compute(cohort, progress=progress, **kwargs)
+    return real_compute(the_plan, progress=progress, **kwargs)
 
-matchrun.compute = compute_held_once
+matchrun.compute_planned = compute_held_once
 app.conf.task_default_queue = queue
 worker_ready.connect(lambda **_: broker.set(key + ":ready", 1, ex=600), weak=False)
 app.worker_main(["worker", "-Q", queue, "-P", "solo", "-n", key + "@%h", "--without-mingle",
