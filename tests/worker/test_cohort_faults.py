@@ -3,9 +3,9 @@ and a run whose database connection is terminated (pg_terminate_backend). Either
 failed within 2 minutes and a retry succeeds.
 
 The workers are separate `celery worker` processes on a queue of the test's own and the test
-database, as in tests/meetings/test_reminders_worker.py. Their `matchrun.compute_planned` is patched so
-that the first run, once it is running, waits at a barrier on Redis: the fault then strikes a
-run that is really in flight."""
+database, as in tests/meetings/test_reminders_worker.py. Their `matchrun.compute_planned` is
+patched so that the first run, once it is running, waits at a barrier on Redis: the fault then
+strikes a run that is really in flight."""
 
 from __future__ import annotations
 
