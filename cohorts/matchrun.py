@@ -18,6 +18,7 @@ import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -52,6 +53,7 @@ from profiles.models import Goal, Profile, User
 
 logger = logging.getLogger(__name__)
 
+BLOCK_ROWS = 1000  # mentees per block at most
 TOP = 60  # candidate mentors kept per mentee for the solver (see tests/load/bench_cohort.py)
 
 
@@ -98,8 +100,11 @@ class Plan:
         return len(self.mentee_ids) * len(self.mentors)
 
     def blocks(self) -> list[tuple[int, int]]:
-        """(first, last) mentee rows of each block: about block_pairs() pairs apiece."""
-        rows = max(1, min(len(self.mentee_ids), block_pairs() // max(len(self.mentors), 1)))
+        """(first, last) mentee rows of each block: about block_pairs() pairs apiece, and at
+        most BLOCK_ROWS mentees (a block's arrays then stay a few tens of MB with fewer mentors,
+        which scores faster than one huge block)."""
+        rows = block_pairs() // max(len(self.mentors), 1)
+        rows = max(1, min(len(self.mentee_ids), BLOCK_ROWS, rows))
         return [
             (first, min(first + rows, len(self.mentee_ids)))
             for first in range(0, len(self.mentee_ids), rows)
@@ -373,10 +378,19 @@ def compute_planned(
     the_plan.timings["load"] += time.perf_counter() - started
 
     started = time.perf_counter()
+
+    def scored(span: tuple[int, int]) -> BlockResult:
+        first, last = span
+        return score_block(the_plan, mentees.take(np.arange(first, last)), first)
+
+    # A block per core at once: NumPy lets go of the GIL while it computes, and each process
+    # has one BLAS thread (mentorship/celery.py). Results come back in block order.
     results = []
-    for first, last in the_plan.blocks():
-        results.append(score_block(the_plan, mentees.take(np.arange(first, last)), first))
-        progress(5 + int(60 * last / max(len(mentees), 1)), "Scoring pairs")
+    with ThreadPoolExecutor(max_workers=len(os.sched_getaffinity(0))) as pool:
+        for result in pool.map(scored, the_plan.blocks()):
+            results.append(result)
+            last = result.first + len(result.diagnosis.any_allowed)
+            progress(5 + int(60 * last / max(len(mentees), 1)), "Scoring pairs")
     the_plan.timings["score"] = time.perf_counter() - started
     progress(70, "Finding the best assignment for everyone")
     return finish(the_plan, results, mentees)
