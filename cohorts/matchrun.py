@@ -679,22 +679,21 @@ def start_steps(run: MatchRun, the_plan: Plan) -> None:
         ):
             raise LeaseLost("The run was given up on before its steps were queued.")
         MatchInput.objects.create(run=run, data=data)
-        now = timezone.now()
-        steps = MatchStep.objects.bulk_create(
-            [
-                MatchStep(
-                    run=run,
-                    kind=MatchStep.Kind.SCORE,
-                    index=index,
-                    first=first,
-                    last=last,
-                    sent_at=now,
-                )
-                for index, (first, last) in enumerate(blocks)
-            ]
-        )
-        ids = [step.pk for step in steps]
-        transaction.on_commit(lambda: send_steps(ids))
+        _queue_steps(run.pk, MatchStep.Kind.SCORE, list(enumerate(blocks)))
+
+
+def _queue_steps(run_id: int, kind: str, blocks: list[tuple[int, tuple[int, int]]]) -> list[int]:
+    """A step of `kind` per (index, (first, last)) block, sent once the transaction commits."""
+    now = timezone.now()
+    steps = MatchStep.objects.bulk_create(
+        [
+            MatchStep(run_id=run_id, kind=kind, index=index, first=first, last=last, sent_at=now)
+            for index, (first, last) in blocks
+        ]
+    )
+    ids = [step.pk for step in steps]
+    transaction.on_commit(lambda: send_steps(ids))
+    return ids
 
 
 def send_steps(step_ids: list[int]) -> None:
@@ -840,25 +839,11 @@ def _solve_step(step: MatchStep, the_plan: Plan, token: str, started: float) -> 
             lease_until=None,
         ):
             raise LeaseLost("Another worker took the solve over.")
-        now = timezone.now()
-        saves = MatchStep.objects.bulk_create(
-            [
-                MatchStep(
-                    run_id=run_id,
-                    kind=MatchStep.Kind.SAVE,
-                    index=index,
-                    first=first,
-                    last=last,
-                    sent_at=now,
-                )
-                for index, first, last in blocks
-            ]
-        )
+        spans = [(index, (first, last)) for index, first, last in blocks]
+        saves = _queue_steps(run_id, MatchStep.Kind.SAVE, spans)
         MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
             progress=75, stage=f"Saving proposals: 0 of {len(saves)} blocks"
         )
-        ids = [save.pk for save in saves]
-        transaction.on_commit(lambda: send_steps(ids))
 
 
 _solved: dict[int, Solved] = {}  # run id -> its solve, as `_plans`

@@ -9,6 +9,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from cohorts import matchrun
@@ -16,17 +17,21 @@ from cohorts.models import Cohort, Enrollment, MatchInput, MatchRun, MatchStep
 from tests.load.bench_cohort import demo_enrollments
 
 
-@pytest.fixture
-def cohort(db, settings) -> Cohort:
-    settings.DEBUG = True  # seed_demo refuses to run otherwise
-    call_command("seed_demo", mentors=12, mentees=40, seed=3, stdout=StringIO())
-    settings.DEBUG = False
+def spread_cohort() -> Cohort:
+    """Twelve demo mentors (capacities 1-3) and forty demo mentees, all joined."""
+    with override_settings(DEBUG=True):  # seed_demo refuses to run otherwise
+        call_command("seed_demo", mentors=12, mentees=40, seed=3, stdout=StringIO())
     cohort = Cohort.objects.create(name="Spread cohort", slug="spread")
     enrollments = demo_enrollments(cohort)
     for index, enrollment in enumerate(e for e in enrollments if e.role == "mentor"):
         enrollment.capacity_override = 1 + index % 3
     Enrollment.objects.bulk_create(enrollments)
     return cohort
+
+
+@pytest.fixture
+def cohort(db) -> Cohort:
+    return spread_cohort()
 
 
 def proposals(run: MatchRun) -> list[tuple[int, int, float, tuple[str, ...]]]:

@@ -12,15 +12,12 @@ from __future__ import annotations
 import os
 import signal
 import time
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
-from django.test.utils import override_settings
 
 from cohorts import matchrun, tasks
-from cohorts.models import Cohort, Enrollment, MatchRun, MatchStep
-from tests.load.bench_cohort import demo_enrollments
+from cohorts.models import Cohort, MatchRun, MatchStep
+from tests.cohorts.test_spread_matching import spread_cohort
 from tests.worker.processes import celery_worker
 from tests.worker.test_cohort_faults import queue, wait_until  # noqa: F401 (a fixture)
 
@@ -36,14 +33,7 @@ SETTINGS = {
 
 @pytest.fixture
 def cohort(transactional_db) -> Cohort:
-    with override_settings(DEBUG=True):  # seed_demo refuses to run otherwise
-        call_command("seed_demo", mentors=12, mentees=40, seed=3, stdout=StringIO())
-    cohort = Cohort.objects.create(name="Spread cohort", slug="spread")
-    enrollments = demo_enrollments(cohort)
-    for index, enrollment in enumerate(e for e in enrollments if e.role == "mentor"):
-        enrollment.capacity_override = 1 + index % 3
-    Enrollment.objects.bulk_create(enrollments)
-    return cohort
+    return spread_cohort()
 
 
 def proposals(run: MatchRun) -> list[tuple[int, int, float, tuple[str, ...]]]:
