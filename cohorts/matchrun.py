@@ -386,7 +386,7 @@ def compute_planned(
     # A block per core at once: NumPy lets go of the GIL while it computes, and each process
     # has one BLAS thread (mentorship/celery.py). Results come back in block order.
     results = []
-    with ThreadPoolExecutor(max_workers=len(os.sched_getaffinity(0))) as pool:
+    with ThreadPoolExecutor(max_workers=_cores()) as pool:
         for result in pool.map(scored, the_plan.blocks()):
             results.append(result)
             last = result.first + len(result.diagnosis.any_allowed)
@@ -394,6 +394,13 @@ def compute_planned(
     the_plan.timings["score"] = time.perf_counter() - started
     progress(70, "Finding the best assignment for everyone")
     return finish(the_plan, results, mentees)
+
+
+def _cores() -> int:
+    """The cores this process may run on (os.sched_getaffinity is Linux's only)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def why_unmatched(row, mentees, diagnosis: Diagnosis, policy) -> str:
@@ -716,17 +723,26 @@ _plans_lock = threading.Lock()
 def stored_plan(run_id: int) -> Plan:
     """A distributed run's plan, read once per process and kept while it works on that run.
     The pickle is the plan this code stored (start_steps); nothing else writes MatchInput."""
+
+    def read() -> Plan:
+        data = MatchInput.objects.filter(run_id=run_id).values_list("data", flat=True).first()
+        if data is None:
+            raise LeaseLost(f"Run {run_id} has no stored plan any more.")
+        return pickle.loads(zlib.decompress(data))  # noqa: S301 - our own, see above
+
+    return _kept(_plans, run_id, read)
+
+
+def _kept(store: dict, run_id: int, read: Callable[[], object]):
+    """store[run_id], read once: each store keeps the one run this process works on."""
     with _plans_lock:
-        if run_id in _plans:
-            return _plans[run_id]
-    data = MatchInput.objects.filter(run_id=run_id).values_list("data", flat=True).first()
-    if data is None:
-        raise LeaseLost(f"Run {run_id} has no stored plan any more.")
-    the_plan = pickle.loads(zlib.decompress(data))  # noqa: S301 - our own, see above
+        if run_id in store:
+            return store[run_id]
+    value = read()
     with _plans_lock:
-        _plans.clear()
-        _plans[run_id] = the_plan
-    return the_plan
+        store.clear()
+        store[run_id] = value
+    return value
 
 
 def run_step(step_id: int) -> None:
@@ -798,15 +814,7 @@ def _score_step(step: MatchStep, the_plan: Plan, token: str, started: float) -> 
         lease_until=None,
     ):
         raise LeaseLost("Another worker took this block over.")
-    steps = MatchStep.objects.filter(run_id=step.run_id, kind=MatchStep.Kind.SCORE)
-    total = steps.count()
-    done = steps.filter(status=MatchStep.Status.DONE).count()
-    MatchRun.objects.filter(pk=step.run_id, status=MatchRun.Status.RUNNING).update(
-        progress=5 + int(60 * done / total),
-        stage=f"Scoring pairs: {done} of {total} blocks",
-        lease_until=queued_lease(),
-    )
-    if done == total:
+    if _all_done(step.run_id, MatchStep.Kind.SCORE, "Scoring pairs", start=5, span=60):
         # Whichever block finishes last (two at once: both) makes the solve step; it is made
         # once (a unique constraint) and sent by whoever made it.
         try:
@@ -850,21 +858,17 @@ _solved: dict[int, Solved] = {}  # run id -> its solve, as `_plans`
 
 
 def stored_solve(run_id: int) -> Solved:
-    with _plans_lock:
-        if run_id in _solved:
-            return _solved[run_id]
-    data = (
-        MatchStep.objects.filter(run_id=run_id, kind=MatchStep.Kind.SOLVE, status="done")
-        .values_list("result", flat=True)
-        .first()
-    )
-    if data is None:
-        raise LeaseLost(f"Run {run_id} has no solve to save.")
-    solved = Solved.from_bytes(bytes(data))
-    with _plans_lock:
-        _solved.clear()
-        _solved[run_id] = solved
-    return solved
+    def read() -> Solved:
+        data = (
+            MatchStep.objects.filter(run_id=run_id, kind=MatchStep.Kind.SOLVE, status="done")
+            .values_list("result", flat=True)
+            .first()
+        )
+        if data is None:
+            raise LeaseLost(f"Run {run_id} has no solve to save.")
+        return Solved.from_bytes(bytes(data))
+
+    return _kept(_solved, run_id, read)
 
 
 def _save_step(step: MatchStep, the_plan: Plan, token: str, started: float) -> None:
@@ -892,16 +896,23 @@ def _save_step(step: MatchStep, the_plan: Plan, token: str, started: float) -> N
             raise LeaseLost("Another worker took this block over.")
         Proposal.objects.bulk_create(proposals, batch_size=2000)
         Unmatched.objects.bulk_create(left_out, batch_size=2000)
-    saves = MatchStep.objects.filter(run_id=step.run_id, kind=MatchStep.Kind.SAVE)
-    total = saves.count()
-    done = saves.filter(status=MatchStep.Status.DONE).count()
-    MatchRun.objects.filter(pk=step.run_id, status=MatchRun.Status.RUNNING).update(
-        progress=75 + int(20 * done / total),
-        stage=f"Saving proposals: {done} of {total} blocks",
+    if _all_done(step.run_id, MatchStep.Kind.SAVE, "Saving proposals", start=75, span=20):
+        _close(step.run_id, the_plan, solved)
+
+
+def _all_done(run_id: int, kind: str, what: str, *, start: int, span: int) -> bool:
+    """Show how many steps of `kind` are done on the run (progress from start to start + span,
+    "what: 3 of 100 blocks"), renewing its lease; whether they all are."""
+    counts = MatchStep.objects.filter(run_id=run_id, kind=kind).aggregate(
+        total=Count("pk"), done=Count("pk", filter=Q(status=MatchStep.Status.DONE))
+    )
+    done, total = counts["done"], counts["total"]
+    MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
+        progress=start + int(span * done / total),
+        stage=f"{what}: {done} of {total} blocks",
         lease_until=queued_lease(),
     )
-    if done == total:
-        _close(step.run_id, the_plan, solved)
+    return done == total
 
 
 def _close(run_id: int, the_plan: Plan, solved: Solved) -> None:

@@ -26,7 +26,7 @@ from matching.engine import FORMATS, Features, Mode, Policy, Reason
 from matching.models import MentorRequest
 from profiles.availability import WEEKDAYS
 from profiles.languages import LANGUAGES
-from profiles.models import Expertise, Format, Goal, Profile, Skill, User, Visibility
+from profiles.models import Expertise, Format, Goal, Profile, Skill, User
 
 PER_PAGE = 10
 DEFAULT_POLICY = Policy()
@@ -71,19 +71,26 @@ def _options_html(choices: tuple[tuple[str, str], ...]) -> str:
     )
 
 
-_skill_choices: tuple[Features, list[tuple[str, str]]] | None = None
+_per_build: dict[str, tuple[Features, object]] = {}
+
+
+def per_build(name: str, mentors: Features, read):
+    """read(), kept until the mentor features are built again (loader.mentor_features rebuilds
+    them when the taxonomy or any mentor's profile changes)."""
+    cached = _per_build.get(name)
+    if cached is None or cached[0] is not mentors:
+        cached = _per_build[name] = (mentors, read())
+    return cached[1]
 
 
 def skill_choices(mentors: Features) -> list[tuple[str, str]]:
-    """The skill filter's options (slug, name), read once per build of the mentor features:
-    these are rebuilt when the taxonomy changes (loader.mentor_features), so the filter lists
-    the skills the ranking knows."""
-    global _skill_choices
-    cached = _skill_choices
-    if cached is None or cached[0] is not mentors:
-        rows = list(Skill.objects.order_by("name").values_list("slug", "name"))
-        cached = _skill_choices = (mentors, [("", "Any skill"), *rows])
-    return cached[1]
+    """The skill filter's options (slug, name), once per build of the mentor features, so the
+    filter lists the skills the ranking knows."""
+    return per_build(
+        "skills",
+        mentors,
+        lambda: [("", "Any skill"), *Skill.objects.order_by("name").values_list("slug", "name")],
+    )
 
 
 class FindForm(forms.Form):
@@ -248,22 +255,21 @@ def find(user: User, data: dict, *, mentors: Features | None = None) -> Results:
     return Results(mentee, columns, mentors, scores)
 
 
-_not_public: tuple[Features, list[int]] | None = None
-
-
 def hidden_mentors(user: User, mentors: Features) -> np.ndarray:
-    """User ids of the mentors `user` may not see. Only a mentor not shown to everyone can be
-    hidden from anyone: those few are read once per build of the mentor features (a change of a
-    profile's visibility rebuilds them, matching/signals.py), and the visibility rule is then
-    asked about them alone, by key, rather than over every profile on each search."""
-    global _not_public
-    cached = _not_public
-    if cached is None or cached[0] is not mentors:
-        ids = Profile.objects.filter(is_mentor=True).exclude(visibility=Visibility.ALL)
-        cached = _not_public = (mentors, list(ids.values_list("user_id", flat=True)))
-    if not cached[1]:
+    """User ids of the mentors `user` may not see. The few mentors who may be hidden from anyone
+    are read once per build of the mentor features (a change of a mentor's profile rebuilds
+    them, matching/signals.py), and the visibility rule is asked about them alone, by key,
+    rather than over every profile on each search."""
+    restricted = per_build(
+        "maybe-hidden",
+        mentors,
+        lambda: list(
+            Profile.objects.maybe_hidden().filter(is_mentor=True).values_list("user_id", flat=True)
+        ),
+    )
+    if not restricted:
         return np.array([], dtype=np.int64)
-    hidden = Profile.objects.hidden_from(user).filter(user_id__in=cached[1])
+    hidden = Profile.objects.hidden_from(user).filter(user_id__in=restricted)
     return np.array(list(hidden.values_list("user_id", flat=True)), dtype=np.int64)
 
 

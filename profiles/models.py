@@ -211,6 +211,11 @@ class ProfileQuerySet(models.QuerySet["Profile"]):
             return self
         return self.exclude(self._visible(user))
 
+    def maybe_hidden(self) -> ProfileQuerySet:
+        """Profiles some signed-in person may not see: all but those shown to everyone (the
+        rule above). Lists that cache it ask `hidden_from` about these alone."""
+        return self.exclude(visibility=Visibility.ALL)
+
     def listed_for(self, user: User) -> ProfileQuerySet:
         return self.visible_to(user).filter(user__is_active=True).select_related("user")
 

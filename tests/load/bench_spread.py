@@ -30,8 +30,8 @@ from cohorts import importer, tasks
 from cohorts.models import Cohort, Enrollment, MatchRun, MatchStep
 from tests.load.bench_import import people_csv
 from tests.load.conftest import FULL
-from tests.worker.processes import celery_worker, peak_mb
-from tests.worker.test_cohort_faults import broker, queue, wait_until  # noqa: F401 (a fixture)
+from tests.worker.processes import broker, celery_worker, peak_mb, wait_until
+from tests.worker.test_cohort_faults import queue  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 

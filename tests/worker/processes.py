@@ -7,17 +7,34 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import redis
 from django.conf import settings
 from django.db import connection
 
-from tests.worker.test_cohort_faults import broker, wait_until
 
+@cache
+def broker() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def wait_until(condition: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
+# argv: queue, key (set on Redis as "<key>:ready" once ready), lease and heartbeat (unless 0).
 WORKER = """
 import os, sys
 from datetime import timedelta
@@ -45,13 +62,16 @@ def celery_worker(
     queue: str,
     log: Path,
     *,
+    script: str = WORKER,
+    key: str | None = None,
     env: dict[str, str] | None = None,
     lease: float = 0,
     heartbeat: float = 0,
 ) -> Iterator[subprocess.Popen]:
-    """A worker process, yielded once it is ready; `lease` and `heartbeat` (seconds) shorten
-    matchrun's. On the way out: a warm shutdown, then SIGKILL after 20 s."""
-    key = f"worker-{uuid.uuid4().hex[:12]}"
+    """A worker process running `script` (argv as WORKER's), yielded once it is ready; `lease`
+    and `heartbeat` (seconds) shorten matchrun's. On the way out: a warm shutdown, then SIGKILL
+    after 20 s."""
+    key = key or f"worker-{uuid.uuid4().hex[:12]}"
     url = urlsplit(os.environ["DATABASE_URL"])
     environment = {
         **os.environ,
@@ -64,7 +84,7 @@ def celery_worker(
     }
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-c", WORKER, queue, key, str(lease), str(heartbeat)],
+            [sys.executable, "-c", script, queue, key, str(lease), str(heartbeat)],
             env=environment,
             cwd=settings.BASE_DIR,
             stdout=out,

@@ -13,18 +13,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -37,13 +33,14 @@ from cohorts.models import Cohort, Enrollment, MatchRun
 from mentorship.celery import app as celery_app
 from tests.conftest import make_person
 from tests.matching.conftest import make_mentee, make_mentor
+from tests.worker.processes import broker, celery_worker, wait_until
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
 # A worker process started the way production starts one, on the test's queue and database.
 # The first run it takes, once running, records this process's id and its database backend's on
 # Redis and waits for "<key>:go" (at most 2 minutes) before computing.
-# argv[3] and argv[4], when given, shorten LEASE and HEARTBEAT (seconds) in this process.
+# argv[3] and argv[4], unless 0, shorten LEASE and HEARTBEAT (seconds) in this process.
 WORKER = """
 import os, sys, time
 from datetime import timedelta
@@ -56,7 +53,7 @@ from cohorts import matchrun
 from mentorship.celery import app
 
 queue, key = sys.argv[1], sys.argv[2]
-if len(sys.argv) > 3:
+if float(sys.argv[3]):
     matchrun.LEASE = timedelta(seconds=float(sys.argv[3]))
     matchrun.HEARTBEAT = float(sys.argv[4])
 broker = redis.Redis.from_url(os.environ["REDIS_URL"])
@@ -98,60 +95,20 @@ def queue(settings) -> Iterator[str]:
     broker().delete(name)
 
 
-@cache
-def broker() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
-
-
-def wait_until(condition: Callable[[], object], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting until {what}")
-
-
 @contextmanager
 def worker_process(
     queue: str, log: Path, *, lease: float = 0, heartbeat: float = 0
 ) -> Iterator[tuple[subprocess.Popen, str]]:
-    """A real worker process on the test's queue and database; yields it once it is ready, with
-    its key on Redis. On the way out: a warm shutdown, then SIGKILL after 20 s."""
+    """A worker running WORKER above (tests/worker/processes.py starts it), with its key on
+    Redis."""
     key = f"faults-{uuid.uuid4().hex[:12]}"
-    url = urlsplit(os.environ["DATABASE_URL"])
-    env = {
-        **os.environ,
-        "DATABASE_URL": urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"])),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex}",  # no cache shared with anyone else
-        "EMAIL_URL": "memorymail://",
-    }
-    argv = [sys.executable, "-c", WORKER, queue, key]
-    if lease:
-        argv += [str(lease), str(heartbeat)]
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            argv, env=env, cwd=settings.BASE_DIR, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        wait_until(
-            lambda: broker().get(f"{key}:ready") or process.poll() is not None,
-            "the worker is ready",
-            timeout=60,
-        )
-        assert process.poll() is None, log.read_text()
-        yield process, key
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        broker().delete(f"{key}:ready", f"{key}:holding", f"{key}:go")
+    with celery_worker(
+        queue, log, script=WORKER, key=key, lease=lease, heartbeat=heartbeat
+    ) as process:
+        try:
+            yield process, key
+        finally:
+            broker().delete(f"{key}:holding", f"{key}:go")
 
 
 def holding(key: str) -> tuple[int, int]:

@@ -18,8 +18,8 @@ import pytest
 from cohorts import matchrun, tasks
 from cohorts.models import Cohort, MatchRun, MatchStep
 from tests.cohorts.test_spread_matching import spread_cohort
-from tests.worker.processes import celery_worker
-from tests.worker.test_cohort_faults import queue, wait_until  # noqa: F401 (a fixture)
+from tests.worker.processes import celery_worker, wait_until
+from tests.worker.test_cohort_faults import queue  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
