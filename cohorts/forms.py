@@ -3,6 +3,7 @@ from django.core.validators import validate_email
 
 from cohorts import importer
 from cohorts.models import Cohort, Enrollment
+from conversations.models import Announcement
 from matching.engine import DEFAULT_WEIGHTS, LABELS
 
 
@@ -98,3 +99,17 @@ class ImportForm(forms.Form):
         if upload.size > importer.MAX_BYTES:
             raise forms.ValidationError(importer.too_large_message())
         return upload
+
+
+class AnnouncementForm(forms.ModelForm):
+    """What a cohort admin writes to the cohort; `post_announcement` sends it."""
+
+    class Meta:
+        model = Announcement
+        fields = ("audience", "subject", "body")
+        widgets = {"body": forms.Textarea(attrs={"rows": 8})}
+        labels = {"audience": "Send to", "body": "Message"}
+        error_messages = {
+            "subject": {"required": "Write a subject: it is the email's subject line too."},
+            "body": {"required": "Write the announcement."},
+        }

@@ -25,10 +25,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kombu.exceptions import OperationalError
 
 from cohorts import charts, importer, matchrun, services
-from cohorts.forms import CohortForm, ImportForm, InviteForm
+from cohorts.forms import AnnouncementForm, CohortForm, ImportForm, InviteForm
 from cohorts.models import Cohort, Enrollment, MatchRun, PairRule, Placement, Proposal
 from cohorts.tasks import publish as publish_task
 from cohorts.tasks import run_matching
+from conversations import actions as conversations
+from conversations.actions import ConversationError
 from matching import search
 from matching.management.commands.suggest_mentors import write_suggestions
 from mentorship.inputs import as_id, is_id
@@ -111,7 +113,33 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             "counts": counts,
             "run": services.latest_run(cohort),
             "pairs": cohort.placements.count(),
+            "announcements": list(cohort.announcements.select_related("author")[:5]),
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def announcements(request: HttpRequest, slug: str) -> HttpResponse:
+    """Write to the cohort's participants (all, or one role) and see what was sent."""
+    cohort = cohort_for(request, slug)
+    form = AnnouncementForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            conversations.post_announcement(cohort=cohort, by=request.user, **form.cleaned_data)
+        except ConversationError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                "Your announcement is on its way: to each person's notifications and email.",
+            )
+            return redirect("cohorts:announcements", slug=cohort.slug)
+    sent = Paginator(cohort.announcements.select_related("author"), 20).get_page(
+        request.GET.get("page")
+    )
+    return TemplateResponse(
+        request, "cohorts/announcements.html", {"cohort": cohort, "form": form, "page": sent}
     )
 
 

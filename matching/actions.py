@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from audit import services as audit
 from audit.models import AuditEntry
+from conversations import actions as conversations
 from matching import eligibility, notify
 from matching.eligibility import Problem
 from matching.loader import bump_version
@@ -155,6 +156,8 @@ def accept_request(*, request_id: int, mentor: User) -> Mentorship:
                 eligibility.message(problem, audience="mentor", mentee=request.mentee.name)
             )
         (mentorship,) = started.mentorships
+        # The conversation before the answer carries on with the pair.
+        conversations.carry_thread(request_id=request.pk, mentorship_id=mentorship.pk)
         Goal.objects.filter(pk__in=[g.pk for g in goals], status=Goal.Status.OPEN).update(
             status=Goal.Status.IN_PROGRESS
         )

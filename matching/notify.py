@@ -11,6 +11,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from conversations import actions as conversations
+from conversations.models import Notification
 from profiles.availability import intersect, monday_of, utc_intervals
 from profiles.mail import queue_email, render_email
 from profiles.models import User
@@ -30,7 +32,19 @@ def _send(template: str, to: User, context: dict, *, attachments=()) -> None:
     queue_email(message=message, kind=f"matching/{template}")
 
 
+def _feed(to: User, kind: str, text: str, name: str, *args) -> None:
+    """The same news in the person's notifications feed (written in the caller's transaction)."""
+    conversations.notify(user=to, kind=kind, text=text, url=reverse(name, args=args))
+
+
 def request_received(request) -> None:
+    _feed(
+        request.mentor,
+        Notification.Kind.REQUEST_RECEIVED,
+        f"{request.mentee.name} asks you to mentor them",
+        "matching:request",
+        request.pk,
+    )
     _send(
         "request_received",
         request.mentor,
@@ -43,10 +57,24 @@ def request_received(request) -> None:
 
 
 def accepted(request) -> None:
+    _feed(
+        request.mentee,
+        Notification.Kind.REQUEST_ANSWERED,
+        f"{request.mentor.name} accepted your request",
+        "matching:request",
+        request.pk,
+    )
     _send("accepted", request.mentee, {"request": request})
 
 
 def declined(request) -> None:
+    _feed(
+        request.mentee,
+        Notification.Kind.REQUEST_ANSWERED,
+        f"{request.mentor.name} declined your request",
+        "matching:request",
+        request.pk,
+    )
     _send(
         "declined",
         request.mentee,
@@ -55,6 +83,13 @@ def declined(request) -> None:
 
 
 def information_asked(request) -> None:
+    _feed(
+        request.mentee,
+        Notification.Kind.REQUEST_ANSWERED,
+        f"{request.mentor.name} asked a question about your request",
+        "matching:request",
+        request.pk,
+    )
     _send(
         "information_asked",
         request.mentee,
@@ -63,6 +98,13 @@ def information_asked(request) -> None:
 
 
 def question_answered(request) -> None:
+    _feed(
+        request.mentor,
+        Notification.Kind.REQUEST_RECEIVED,
+        f"{request.mentee.name} answered your question",
+        "matching:request",
+        request.pk,
+    )
     _send(
         "question_answered",
         request.mentor,
@@ -188,6 +230,14 @@ def introduction(
         (mentorship.mentee, mentorship.mentor),
         (mentorship.mentor, mentorship.mentee),
     ):
+        if program:
+            _feed(
+                reader,
+                Notification.Kind.COHORT_PUBLISHED,
+                f"{program}: you are matched with {other.name}",
+                "meetings:pair",
+                mentorship.pk,
+            )
         tz = reader.profile.timezone
         local = [slot_label(*slot.local(tz)) for slot in slots]
         _send(

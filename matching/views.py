@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from conversations.selectors import open_conversation
 from matching import actions, engine, loader, search, services
 from matching.models import MESSAGE_MAX, MESSAGE_MIN, MentorRequest, Mentorship
 from matching.services import MatchingError
@@ -231,7 +232,9 @@ def _own_request(request: HttpRequest, pk: int) -> MentorRequest:
 @require_GET
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = _own_request(request, pk)
-    return TemplateResponse(request, "matching/request.html", _request_context(request, item))
+    context = _request_context(request, item)
+    context["conversation"] = open_conversation(reader=request.user, request=item)
+    return TemplateResponse(request, "matching/request.html", context)
 
 
 def _request_fit(request: HttpRequest, item: MentorRequest) -> search.Fit | None:

@@ -227,6 +227,10 @@ class EmailPreference(models.Model):
         REMINDERS = "reminders", "Meeting reminders"
         NUDGES = "nudges", "Nudges when a pair has not met for a while"
         DIGEST = "digest", "Weekly digest of overdue action items"
+        MESSAGES = (
+            "messages",
+            "New messages you have not read (at most one email per conversation per 15 minutes)",
+        )
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind)
@@ -279,3 +283,18 @@ class Closure(models.Model):
             and user.pk != self.closed_by_id
             and self.other_reflected_at is None
         )
+
+
+class CalendarFeed(models.Model):
+    """A person's private calendar address (iCal): whoever holds the URL reads their meetings, so
+    the token is long and random; revoking deletes the row (the old URL answers 404), and
+    regenerating replaces the token."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"

@@ -11,6 +11,7 @@ nothing goes out for the old time.
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,12 +24,15 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from conversations import actions as conversations
+from conversations.models import Notification
 from matching.actions import end_mentorship
 from matching.models import Mentorship
 from matching.services import MatchingError
 from meetings.models import (
     REMINDER_OFFSETS,
     ActionItem,
+    CalendarFeed,
     Closure,
     Digest,
     EmailPreference,
@@ -67,14 +71,10 @@ def when_label(meeting: Meeting, user: User) -> str:
     return f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M}-{end:%H:%M} ({start.tzinfo.key})"
 
 
-def ics(meeting: Meeting, reader: User, *, cancel: bool = False) -> bytes:
-    """The meeting as an invitation in the reader's zone; SEQUENCE follows reschedules, so
-    calendars update the event they already have."""
-    zone = zone_of(reader)
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", "-//Mentorship//Meetings//EN")
-    calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if cancel else "PUBLISH")
+def _event(meeting: Meeting, zone: ZoneInfo, *, cancel: bool) -> icalendar.Event:
+    """One meeting as a VEVENT, the same in an invitation and in the calendar feed: its UID never
+    changes and SEQUENCE follows reschedules, so calendars update the event they already have.
+    Times carry the reader's TZID (a VTIMEZONE is added to the calendar)."""
     event = icalendar.Event()
     event.add("uid", f"meeting-{meeting.pk}@mentorship")
     event.add("sequence", meeting.sequence)
@@ -85,9 +85,84 @@ def ics(meeting: Meeting, reader: User, *, cancel: bool = False) -> bytes:
     event.add("summary", f"Mentoring: {pair.mentor.name} and {pair.mentee.name}")
     if meeting.place:
         event.add("location", meeting.place)
-    if cancel:
-        event.add("status", "CANCELLED")
-    calendar.add_component(event)
+    event.add("url", _pair_url(pair))
+    event.add("status", "CANCELLED" if cancel else "CONFIRMED")
+    return event
+
+
+def _calendar(method: str | None = None) -> icalendar.Calendar:
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Mentorship//Meetings//EN")
+    calendar.add("version", "2.0")
+    if method:
+        calendar.add("method", method)
+    return calendar
+
+
+def ics(meeting: Meeting, reader: User, *, cancel: bool = False) -> bytes:
+    """The meeting as an invitation in the reader's zone."""
+    calendar = _calendar("CANCEL" if cancel else "PUBLISH")
+    calendar.add_component(_event(meeting, zone_of(reader), cancel=cancel))
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+# The private calendar feed.
+
+FEED_PAST = timedelta(days=90)
+
+
+def feed_url(feed: CalendarFeed) -> str:
+    return settings.SITE_URL + reverse("meetings:calendar-feed", args=[feed.token])
+
+
+@transaction.atomic
+def regenerate_feed(*, user: User) -> CalendarFeed:
+    """A new secret address for the person's feed; the old one, if any, stops working now."""
+    feed, _ = CalendarFeed.objects.update_or_create(
+        user=user, defaults={"token": secrets.token_urlsafe(32), "created_at": timezone.now()}
+    )
+    return feed
+
+
+def revoke_feed(*, user: User) -> bool:
+    """The feed's address stops working (404); calendars subscribed to it stop updating."""
+    deleted, _ = CalendarFeed.objects.filter(user=user).delete()
+    return bool(deleted)
+
+
+def feed_owner(token: str) -> User | None:
+    feed = (
+        CalendarFeed.objects.select_related("user__profile")
+        .filter(token=token, user__is_active=True)
+        .first()
+    )
+    return feed.user if feed else None
+
+
+def feed_ics(user: User, *, now: datetime | None = None) -> bytes:
+    """The person's meetings, from 90 days back, cancelled ones marked cancelled, in their zone:
+    what Google, Outlook and Apple calendars subscribe to."""
+    now = now or timezone.now()
+    meetings = (
+        Meeting.objects.filter(
+            Q(mentorship__mentor=user) | Q(mentorship__mentee=user),
+            starts_at__gte=now - FEED_PAST,
+        )
+        .select_related("mentorship__mentor", "mentorship__mentee")
+        .order_by("starts_at", "pk")
+    )
+    calendar = _calendar("PUBLISH")
+    calendar.add("x-wr-calname", f"{settings.SITE_NAME}: {user.name}")
+    calendar.add("x-wr-timezone", zone_of(user).key)
+    # How often calendars should look again (RFC 7986, and the older Microsoft name).
+    calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT1H")
+    zone = zone_of(user)
+    for meeting in meetings:
+        calendar.add_component(
+            _event(meeting, zone, cancel=meeting.status == Meeting.Status.CANCELLED)
+        )
     calendar.add_missing_timezones()
     return calendar.to_ical()
 
@@ -165,6 +240,13 @@ def _plan_reminders(meeting: Meeting, now: datetime) -> None:
     )
 
 
+FEED_NEWS = {
+    "scheduled": (Notification.Kind.MEETING_BOOKED, "booked"),
+    "rescheduled": (Notification.Kind.MEETING_MOVED, "moved"),
+    "cancelled": (Notification.Kind.MEETING_CANCELLED, "cancelled"),
+}
+
+
 def _tell_other(
     meeting: Meeting, actor: User, template: str, *, cancel: bool = False, also_actor: bool = False
 ) -> None:
@@ -172,6 +254,13 @@ def _tell_other(
     also_actor the person who did it gets the same invitation, in theirs."""
     other = other_person(meeting.mentorship, actor)
     readers = [other, actor] if also_actor else [other]
+    kind, verb = FEED_NEWS[template]
+    conversations.notify(
+        user=other,
+        kind=kind,
+        text=f"{actor.name} {verb} a meeting: {when_label(meeting, other)}",
+        url=reverse("meetings:pair", args=[meeting.mentorship_id]),
+    )
     for reader in readers:
         _send(
             template,
@@ -318,6 +407,13 @@ def send_due_reminders(now: datetime | None = None) -> int:
                 agenda = list(meeting.agenda.select_related("author"))
                 pair = meeting.mentorship
                 for reader in (pair.mentee, pair.mentor):
+                    conversations.notify(
+                        user=reader,
+                        kind=Notification.Kind.REMINDER,
+                        text=f"Meeting with {other_person(pair, reader).name}: "
+                        f"{when_label(meeting, reader)}",
+                        url=reverse("meetings:pair", args=[pair.pk]),
+                    )
                     _send(
                         "reminder",
                         reader,

@@ -29,6 +29,8 @@ urlpatterns = [
     path("pairs/<int:pk>/meetings/<int:meeting_pk>/notes/", views.add_note, name="add-note"),
     path("pairs/<int:pk>/meetings/<int:meeting_pk>/check-in/", views.check_in, name="check-in"),
     path("impact/", views.impact, name="impact"),
+    path("calendar/", views.calendar, name="calendar"),
+    path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
     path("email-preferences/", views.preferences, name="preferences"),
     path("email/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

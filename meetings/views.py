@@ -22,12 +22,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cohorts.models import Placement
+from conversations.selectors import open_conversation
 from matching.models import MentorRequest, Mentorship
 from meetings import services
 from meetings.forms import DURATIONS, NUL_MESSAGE, CloseForm, LookBackForm, MeetingForm
 from meetings.models import (
     ActionItem,
     AgendaItem,
+    CalendarFeed,
     CheckIn,
     Closure,
     EmailPreference,
@@ -85,6 +87,10 @@ def _pair_page(
     (as posted, with its errors, when a booking was refused)."""
     workspace = pair_workspace(pair=found.pair, viewer=request.user, member=found.member)
     context = {
+        # The pair's conversation is theirs alone: a cohort admin reading the page never sees it.
+        "conversation": open_conversation(reader=request.user, mentorship=found.pair)
+        if found.member
+        else None,
         "pair": found.pair,
         "workspace": workspace,
         # The form as posted, when a booking was refused; else the blank one, the same for all.
@@ -572,3 +578,46 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "today": timezone.localdate(),
         },
     )
+
+
+# The private calendar feed.
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def calendar(request: HttpRequest) -> HttpResponse:
+    """The person's own feed address: made, replaced or revoked here (no pk: only one's own)."""
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "regenerate":
+            had = CalendarFeed.objects.filter(user=request.user).exists()
+            services.regenerate_feed(user=request.user)
+            messages.success(
+                request,
+                "A new address is ready; the old one no longer works."
+                if had
+                else "Your calendar address is ready: add it to your calendar app.",
+            )
+        elif action == "revoke" and services.revoke_feed(user=request.user):
+            messages.success(request, "The address no longer works. Make a new one any time.")
+        return redirect("meetings:calendar")
+    feed = CalendarFeed.objects.filter(user=request.user).first()
+    return TemplateResponse(
+        request,
+        "meetings/calendar.html",
+        {"feed": feed, "url": services.feed_url(feed) if feed else ""},
+    )
+
+
+@require_GET
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The feed itself, for calendar apps: no sign-in, the secret token is the key. An unknown or
+    revoked token is a plain 404, the same as any page that does not exist."""
+    owner = services.feed_owner(token)
+    if owner is None:
+        raise Http404
+    response = HttpResponse(services.feed_ics(owner), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="mentorship.ics"'
+    response["Cache-Control"] = "private, max-age=300"
+    response["X-Robots-Tag"] = "noindex"
+    return response

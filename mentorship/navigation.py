@@ -1,7 +1,11 @@
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+
+from conversations.actions import unread_count
 
 
 @dataclass(frozen=True)
@@ -10,19 +14,22 @@ class NavItem:
     url: str
     current: bool
     icon: str = ""  # a symbol of static/icons/sprite.svg
+    counter: bool = False  # shows the unread count beside it
 
 
-def navigation(request: HttpRequest) -> dict[str, list[NavItem]]:
+def navigation(request: HttpRequest) -> dict:
     """The main navigation, fitted to who is signed in and what they may open. It lives in the
     project package because it links every app."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
+    notifications = reverse("conversations:notifications")
     items = [
         ("Dashboard", reverse("home"), "home"),
         ("Find a mentor", reverse("matching:find"), "search"),
         ("Requests", reverse("matching:requests"), "inbox"),
         ("Mentorships", reverse("matching:mentorships"), "handshake"),
+        ("Notifications", notifications, "bell"),
         ("People", reverse("profiles:people"), "users"),
         ("My profile", reverse("profiles:me"), "user"),
     ]
@@ -30,15 +37,22 @@ def navigation(request: HttpRequest) -> dict[str, list[NavItem]]:
         items.append(("Cohorts", reverse("cohorts:list"), "layers"))
     if user.is_staff:
         items.append(("Admin", reverse("admin:index"), "shield"))
-        from django.conf import settings
-
         if settings.DEBUG:
             items.append(("Outbox", reverse("profiles:outbox"), "mail"))
     items.append(("Account", reverse("account_email"), "settings"))
     path = request.path
     return {
         "nav_items": [
-            NavItem(label, url, path == url or (url != "/" and path.startswith(url)), icon)
+            NavItem(
+                label,
+                url,
+                path == url or (url != "/" and path.startswith(url)),
+                icon,
+                counter=url == notifications,
+            )
             for label, url, icon in items
-        ]
+        ],
+        # Counted only when a page shows it (one indexed count); htmx then polls for it.
+        "unread_count": SimpleLazyObject(lambda: unread_count(user)),
+        "notifications_poll_seconds": settings.NOTIFICATIONS_POLL_SECONDS,
     }

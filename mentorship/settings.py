@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "matching",
     "cohorts",
     "meetings",
+    "conversations",
     "audit",
 ]
 
@@ -155,7 +156,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "meetings.tasks.weekly_digest",
         "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
     },
+    # Unread messages are emailed in batches, at most one per conversation per 15 minutes.
+    "conversations-message-emails": {
+        "task": "conversations.tasks.send_message_emails",
+        "schedule": 60,
+    },
+    # Announcements a broker or a worker dropped are delivered (receipts make it once each).
+    "conversations-announcements": {
+        "task": "conversations.tasks.sweep_announcements",
+        "schedule": 120,
+    },
 }
+# How long unread messages wait before their email (a burst goes out as one email).
+MESSAGE_EMAIL_DELAY_SECONDS = env.int("MESSAGE_EMAIL_DELAY_SECONDS", default=120)
+# How often an open page asks for the unread count (htmx polling: see the README).
+NOTIFICATIONS_POLL_SECONDS = env.int("NOTIFICATIONS_POLL_SECONDS", default=30)
 
 # Matching
 MATCHING_MAX_PENDING_REQUESTS = env.int("MATCHING_MAX_PENDING_REQUESTS", default=3)

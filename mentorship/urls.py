@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("matching.urls")),
     path("", include("cohorts.urls")),
     path("", include("meetings.urls")),
+    path("", include("conversations.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -10,6 +10,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from cohorts.models import Cohort, Enrollment, MatchRun, Proposal
+from conversations import actions
+from conversations.models import Announcement, Message, Notification, Receipt
 from matching.models import MentorRequest, Mentorship
 from meetings.models import Meeting
 from profiles.models import Email, Goal, MentorOffer, Profile
@@ -150,6 +152,23 @@ MATRIX = {
     "meetings:impact": row(LOGIN, OK),
     "meetings:preferences": row(LOGIN, OK),
     "meetings:unsubscribe": row(NOT_FOUND, NOT_FOUND),  # signed link, no sign-in; forged here
+    # The calendar feed: one's own address page (no pk); the feed itself takes no sign-in, its
+    # secret token is the key, so a forged (or revoked: tests/meetings) token is a 404 for all.
+    "meetings:calendar": row(LOGIN, OK),
+    "meetings:calendar-feed": row(NOT_FOUND, NOT_FOUND),
+    # Conversations: the feed and the badge are one's own; a thread, a notification and an
+    # announcement below belong to other people (staff included: no view into them). Their
+    # POSTs are checked in test_posts_to_other_peoples_conversations_find_nothing.
+    "conversations:notifications": row(LOGIN, OK),
+    "conversations:unread": row(LOGIN, OK),
+    "conversations:mark-all-read": row(LOGIN, NOT_ALLOWED),
+    "conversations:open": row(LOGIN, NOT_FOUND),
+    "conversations:mark-read": row(LOGIN, NOT_ALLOWED),
+    "conversations:post": row(LOGIN, NOT_ALLOWED),
+    "conversations:edit": row(LOGIN, NOT_ALLOWED),
+    "conversations:report": row(LOGIN, NOT_ALLOWED),
+    "conversations:announcement": row(LOGIN, NOT_FOUND),
+    "cohorts:announcements": row(LOGIN, NOT_FOUND),
 }
 
 # The admin site: nobody but staff gets in. Its many patterns share one rule, with the few
@@ -167,6 +186,7 @@ ADMIN_EXCEPTIONS = {
     "admin:(?P<url>.*)$": row(ADMIN_LOGIN, ADMIN_LOGIN, NOT_FOUND),  # catch-all: 404
     # The outbox and the audit log are written by the app, never by hand.
     "admin:profiles_email_add": row(ADMIN_LOGIN, ADMIN_LOGIN, FORBIDDEN),
+    "admin:conversations_message_add": row(ADMIN_LOGIN, ADMIN_LOGIN, FORBIDDEN),
 }
 
 
@@ -241,6 +261,19 @@ OBJECT_ARGS = {
             "meetings:check-in",
         )
     },
+    "meetings:calendar-feed": lambda o: {"token": "forged-token"},
+    "conversations:open": lambda o: {"pk": o["others_notification"].pk},
+    "conversations:mark-read": lambda o: {"pk": o["others_notification"].pk},
+    "conversations:post": lambda o: {"pk": o["others_thread"].pk},
+    "conversations:edit": lambda o: {
+        "pk": o["others_thread"].pk,
+        "message_pk": o["others_message"].pk,
+    },
+    "conversations:report": lambda o: {
+        "pk": o["others_thread"].pk,
+        "message_pk": o["others_message"].pk,
+    },
+    "conversations:announcement": lambda o: {"pk": o["others_announcement"].pk},
     "cohorts:run-status": lambda o: {"slug": o["others_cohort"].slug, "pk": o["others_run"].pk},
     "cohorts:publish": lambda o: {"slug": o["others_cohort"].slug, "pk": o["others_run"].pk},
     "cohorts:end-pair": lambda o: {
@@ -331,6 +364,7 @@ def test_each_role_gets_exactly_the_expected_outcome_on_every_url(client, db, se
             mentorship=objects["others_mentorship"], starts_at=timezone.now()
         ),
     )
+    objects.update(others_conversation(objects["others_mentorship"], cohort))
     if role != "anonymous":
         client.force_login(user if role == "user" else staff)
 
@@ -344,6 +378,53 @@ def test_each_role_gets_exactly_the_expected_outcome_on_every_url(client, db, se
             wrong.append(f"{key} {url}: expected {expected!r}, got {outcome(response)}")
 
     assert not wrong, "\n".join(wrong)
+
+
+def others_conversation(pair: Mentorship, cohort: Cohort) -> dict:
+    """A thread with a message between two other people, a notification of theirs, and an
+    announcement of a cohort run by someone else that was sent to them alone."""
+    thread = actions.thread_for(mentorship=pair)
+    message = actions.post_message(thread=thread, author=pair.mentee, body="Hello, a private note")
+    announcement = Announcement.objects.create(
+        cohort=cohort, subject="For Theo", body="Only Theo received this."
+    )
+    Receipt.objects.create(announcement=announcement, user=pair.mentee)
+    return {
+        "others_thread": thread,
+        "others_message": message,
+        "others_notification": Notification.objects.get(user=pair.mentor),
+        "others_announcement": announcement,
+    }
+
+
+POSTS = {
+    "conversations:post": {"body": "Let me in"},
+    "conversations:edit": {"body": "Changed by someone else"},
+    "conversations:report": {"reason": "Not mine to report"},
+    "conversations:mark-read": {},
+}
+
+
+@pytest.mark.parametrize("role", ["user", "staff"])
+def test_posts_to_other_peoples_conversations_find_nothing(client, db, role):
+    """Writing, editing, reporting in a thread of two other people, or reading their feed's line,
+    answers 404 for anyone else, site staff included, and changes nothing."""
+    someone = make_person("ursula@example.org", name="Ursula User", staff=role == "staff")
+    mentor = make_person("olga@example.org", name="Olga Other")
+    mentee = make_person("theo@example.org", name="Theo Third")
+    cohort = Cohort.objects.create(name="Olga's cohort", slug="olgas-cohort")
+    objects = others_conversation(Mentorship.objects.create(mentor=mentor, mentee=mentee), cohort)
+    client.force_login(someone)
+
+    for name, data in POSTS.items():
+        url = reverse(name, kwargs=OBJECT_ARGS[name](objects))
+        assert client.post(url, data).status_code == 404, name
+
+    message = objects["others_message"]
+    message.refresh_from_db()
+    assert message.body == "Hello, a private note" and message.reported_at is None
+    assert Message.objects.count() == 1
+    assert Notification.objects.unread().filter(user=mentor).count() == 1
 
 
 def test_outbox_does_not_exist_without_debug_even_for_staff(client, staff):

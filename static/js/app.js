@@ -173,6 +173,12 @@
     root.querySelectorAll("[data-week-grid]").forEach(weekGrid);
   }
 
+  // Plain forms that undo something (data-confirm) ask first; htmx forms use hx-confirm.
+  document.addEventListener("submit", function (event) {
+    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
   document.addEventListener("click", onSkillAdd);
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll(".nav-toggle[aria-controls]").forEach(navigationMenu);
