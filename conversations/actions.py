@@ -326,14 +326,12 @@ def notify_many(notes: Iterable[Note]) -> int:
 
 
 def mark_read(*, user: User, notification_id: int) -> Notification:
-    """One line read (opening it does this too). A message line also reads its thread."""
-    with transaction.atomic():
-        item = Notification.objects.select_for_update().get(pk=notification_id, user=user)
-        if item.read_at is None:
-            item.read_at = timezone.now()
-            item.save(update_fields=["read_at"])
-        if item.thread_id:
-            mark_thread_read(thread=item.thread, user=user)
+    """One line read (following it does this too). A message line leaves its thread as it is:
+    the thread's page reads it, and shows what was new there."""
+    item = Notification.objects.get(pk=notification_id, user=user)
+    if item.read_at is None:
+        Notification.objects.filter(pk=item.pk, read_at__isnull=True).update(read_at=timezone.now())
+        item.refresh_from_db(fields=["read_at"])
     return item
 
 
@@ -351,7 +349,7 @@ def unread_count(user: User) -> int:
 # Emails.
 
 
-def _email(template: str, to: User, context: dict, *, kind: str | None = None) -> None:
+def _email(template: str, to: User, context: dict, *, kind: str | None = None) -> bool:
     """An email of this app, through the outbox; with `kind`, the person can switch it off
     (the preferences and the one-click unsubscribe are the meetings app's, shared by all the
     emails a person may turn off, hence the import at call time)."""
@@ -360,7 +358,7 @@ def _email(template: str, to: User, context: dict, *, kind: str | None = None) -
         from meetings.services import unsubscribe_url, wants
 
         if not wants(to, kind):
-            return
+            return False
         context = {**context, "unsubscribe_url": unsubscribe_url(to, kind)}
         headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -368,6 +366,7 @@ def _email(template: str, to: User, context: dict, *, kind: str | None = None) -
         f"conversations/{template}", {"to": to, **context}, to=[to.email], headers=headers
     )
     queue_email(message=message, kind=f"conversations/{template}")
+    return True
 
 
 def send_message_emails(now: datetime | None = None) -> int:
@@ -404,11 +403,12 @@ def _email_unread(member: Participant) -> int:
     )
     member.email_due_at = None
     fields = ["email_due_at"]
+    sent = False
     if unread and member.user.is_active:
         from meetings.models import EmailPreference  # the kinds a person can switch off
 
         authors = sorted({m.author.name for m in unread})
-        _email(
+        sent = _email(
             "messages",
             member.user,
             {
@@ -420,11 +420,12 @@ def _email_unread(member: Participant) -> int:
             },
             kind=EmailPreference.Kind.MESSAGES,
         )
+    if sent:
         member.emailed_up_to = unread[-1].pk
         member.emailed_at = timezone.now()
         fields += ["emailed_up_to", "emailed_at"]
     member.save(update_fields=fields)
-    return 1 if unread and member.user.is_active else 0
+    return int(sent)
 
 
 # Announcements.

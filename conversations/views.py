@@ -113,7 +113,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "conversations/notifications.html",
-        {"page": page, "show": show, "unread": actions.unread_count(request.user)},
+        {"page": page, "show": show},
     )
 
 

@@ -99,11 +99,33 @@ def _calendar(method: str | None = None) -> icalendar.Calendar:
     return calendar
 
 
+def _add_timezones(calendar: icalendar.Calendar, around: date) -> None:
+    """A VTIMEZONE for each zone the events use, over the years around `around`, with one RDATE
+    line per change of offset. icalendar writes all the changes on one comma-separated RDATE
+    line: valid, but vobject and dateutil (behind some calendar apps) read only its first date
+    and would put meetings after the next daylight-saving change an hour off."""
+    calendar.add_missing_timezones(
+        first_date=around.replace(year=around.year - 2, day=1),
+        last_date=around.replace(year=around.year + 3, day=1),
+    )
+    for zone in calendar.walk("VTIMEZONE"):
+        for part in zone.subcomponents:
+            found = part.get("RDATE")
+            if found is None:
+                continue
+            moments = [
+                d.dt for item in (found if isinstance(found, list) else [found]) for d in item.dts
+            ]
+            del part["RDATE"]
+            for moment in moments:
+                part.add("rdate", moment)
+
+
 def ics(meeting: Meeting, reader: User, *, cancel: bool = False) -> bytes:
     """The meeting as an invitation in the reader's zone."""
     calendar = _calendar("CANCEL" if cancel else "PUBLISH")
     calendar.add_component(_event(meeting, zone_of(reader), cancel=cancel))
-    calendar.add_missing_timezones()
+    _add_timezones(calendar, meeting.starts_at.date())
     return calendar.to_ical()
 
 
@@ -163,7 +185,7 @@ def feed_ics(user: User, *, now: datetime | None = None) -> bytes:
         calendar.add_component(
             _event(meeting, zone, cancel=meeting.status == Meeting.Status.CANCELLED)
         )
-    calendar.add_missing_timezones()
+    _add_timezones(calendar, now.date())
     return calendar.to_ical()
 
 

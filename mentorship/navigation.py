@@ -19,10 +19,20 @@ class NavItem:
 
 def navigation(request: HttpRequest) -> dict:
     """The main navigation, fitted to who is signed in and what they may open. It lives in the
-    project package because it links every app."""
+    project package because it links every app. Lazy: an htmx fragment (the badge's poll among
+    them) that shows no navigation asks the database nothing for it."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
+    return {
+        "nav_items": SimpleLazyObject(lambda: _items(request, user)),
+        # Counted only when a page shows it (one indexed count); htmx then polls for it.
+        "unread_count": SimpleLazyObject(lambda: unread_count(user)),
+        "notifications_poll_seconds": settings.NOTIFICATIONS_POLL_SECONDS,
+    }
+
+
+def _items(request: HttpRequest, user) -> list[NavItem]:
     notifications = reverse("conversations:notifications")
     items = [
         ("Dashboard", reverse("home"), "home"),
@@ -41,18 +51,13 @@ def navigation(request: HttpRequest) -> dict:
             items.append(("Outbox", reverse("profiles:outbox"), "mail"))
     items.append(("Account", reverse("account_email"), "settings"))
     path = request.path
-    return {
-        "nav_items": [
-            NavItem(
-                label,
-                url,
-                path == url or (url != "/" and path.startswith(url)),
-                icon,
-                counter=url == notifications,
-            )
-            for label, url, icon in items
-        ],
-        # Counted only when a page shows it (one indexed count); htmx then polls for it.
-        "unread_count": SimpleLazyObject(lambda: unread_count(user)),
-        "notifications_poll_seconds": settings.NOTIFICATIONS_POLL_SECONDS,
-    }
+    return [
+        NavItem(
+            label,
+            url,
+            path == url or (url != "/" and path.startswith(url)),
+            icon,
+            counter=url == notifications,
+        )
+        for label, url, icon in items
+    ]

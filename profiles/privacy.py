@@ -19,7 +19,10 @@ too. Model by model, in one transaction:
   are off and it is hidden.
 - Goal: deleted, unless a mentorship or a milestone uses it: then it stays as "A former member's
   goal", with no description or skills, so the other person's plan and record stay whole.
-- MentorOffer, Expertise, AvailabilityWindow, EmailPreference, Digest: deleted.
+- MentorOffer, Expertise, AvailabilityWindow, EmailPreference, Digest, CalendarFeed (its address
+  stops working), Notification, Receipt: deleted.
+- Message: stays, like a shared note: it was written to the other person, whose conversation it
+  is too. Other people's notifications that name the person are scrubbed (below).
 - MentorRequest: open ones the person sent are deleted; open ones sent to them are declined, and
   the mentee is told so they can ask someone else; closed ones are the other person's history
   too and stay.
@@ -66,6 +69,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from cohorts.models import Enrollment, PairRule, Proposal, Unmatched
+from conversations.models import Message, Notification, Receipt
 from matching import notify
 from matching import services as matching_services
 from matching.actions import end_mentorship
@@ -74,6 +78,7 @@ from matching.models import Block, MentorRequest, Mentorship
 from matching.services import MatchingError
 from meetings import services as meeting_services
 from meetings.models import (
+    CalendarFeed,
     CheckIn,
     Closure,
     Digest,
@@ -107,6 +112,7 @@ QUOTING_FIELDS: dict[str, tuple[str, ...]] = {
     "admin.LogEntry": ("object_repr", "change_message"),
     "cohorts.MatchRun": ("publish_skipped", "error", "publish_error"),
     "audit.AuditEntry": ("actor_label", "target_label", "detail"),
+    "conversations.Notification": ("text",),
 }
 
 
@@ -158,9 +164,34 @@ def build_export(*, user: User) -> Export:
             for b in Block.objects.filter(mentor=user).select_related("mentee")
         ],
         "cohorts": _cohorts(user),
+        "conversations": _conversations(user),
+        "notifications": [
+            {"kind": n.kind, "text": n.text, "created_at": n.created_at, "read_at": n.read_at}
+            for n in Notification.objects.filter(user=user).order_by("created_at", "pk")
+        ],
         "emails_sent_to_me": _emails(user),
     }
     return export
+
+
+def _conversations(user: User) -> list[dict[str, Any]]:
+    """The messages of the threads the person is in: both people read all of them."""
+    threads: dict[int, list[dict[str, Any]]] = {}
+    rows = (
+        Message.objects.filter(thread__participants__user=user)
+        .select_related("author")
+        .order_by("thread_id", "pk")
+    )
+    for m in rows:
+        threads.setdefault(m.thread_id, []).append(
+            {
+                "by": "me" if m.author_id == user.pk else m.author.name,
+                "text": m.body,
+                "created_at": m.created_at,
+                "edited_at": m.edited_at,
+            }
+        )
+    return [{"thread": pk, "messages": messages} for pk, messages in threads.items()]
 
 
 def export_archive(*, user: User) -> bytes:
@@ -545,7 +576,16 @@ def _delete_own_things(user: User) -> None:
         remove_photo(profile=profile)
     Note.objects.filter(author=user, private=True).delete()
     CheckIn.objects.filter(author=user).delete()
-    for model in (Digest, EmailPreference, MentorOffer, Expertise, AvailabilityWindow):
+    for model in (
+        Digest,
+        EmailPreference,
+        MentorOffer,
+        Expertise,
+        AvailabilityWindow,
+        CalendarFeed,
+        Notification,
+        Receipt,
+    ):
         model.objects.filter(user=user).delete()
     Block.objects.filter(mentor=user).delete()
     Closure.objects.filter(closed_by=user).update(feedback="")

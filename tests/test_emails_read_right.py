@@ -35,6 +35,7 @@ from django.utils import timezone
 from cohorts import matchrun
 from cohorts import services as cohorts
 from cohorts.models import Cohort, MatchRun
+from conversations import actions as conversations
 from matching import actions
 from matching import services as matching
 from matching.models import MentorRequest, Mentorship
@@ -244,6 +245,24 @@ def send_every_app_email(django_capture_on_commit_callbacks) -> None:
         run = matchrun.execute(MatchRun.objects.create(cohort=cohort).pk)
         matchrun.request_publish(run)
         matchrun.publish_run(run.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        # Conversations: a burst of messages on a request (one batched email), a report, and an
+        # announcement to the cohort.
+        ora = make_mentee("ora@example.org", "Ora Open")
+        thread = conversations.thread_for(request=send(ora, marco))
+        conversations.post_message(thread=thread, author=ora, body="Could we talk pricing?")
+        conversations.post_message(thread=thread, author=ora, body="Mondays suit me best.")
+        assert conversations.send_message_emails(now=timezone.now() + timedelta(minutes=3)) == 1
+        rude = conversations.post_message(thread=thread, author=ora, body="Answer me now!")
+        conversations.report_message(message=rude, by=marco, reason="Pushy.")
+        conversations.post_announcement(
+            cohort=cohort,
+            by=staff,
+            audience="all",
+            subject="Kick-off on Monday",
+            body="We start at **9:00** with a short welcome.",
+        )
 
 
 def test_every_app_email_names_the_site_and_links_only_to_site_url(

@@ -59,7 +59,7 @@ def test_profile_page_runs_the_same_queries_however_rich_the_profile(viewer):
     rich = queries_for(viewer, reverse("profiles:person", args=[person.pk]))
 
     assert plain == rich
-    assert rich <= 10
+    assert rich <= 11  # with the navigation's unread count
 
 
 def test_people_list_filters_by_role_and_search_with_htmx_fragment(viewer):
