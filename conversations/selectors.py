@@ -28,7 +28,7 @@ class Conversation:
     other: User
     read_only: str | None  # why the reader cannot write, or None
     other_read_at: object = None  # when the other person last read it
-    unread_from: int = 0  # the first message id the reader had not read before opening it
+    unread_from: int = 0  # the first message the reader had not read before opening it (0: none)
 
     @property
     def last_seen_pk(self) -> int | None:
@@ -68,7 +68,14 @@ def conversation(*, thread: Thread, reader: User) -> Conversation:
         other=other.user if other else None,
         read_only=read_only,
         other_read_at=other.read_at if other else None,
-        unread_from=(mine.read_up_to + 1) if mine else 0,
+        unread_from=next(
+            (
+                m.pk
+                for m in messages
+                if mine and m.pk > mine.read_up_to and m.author_id != reader.pk
+            ),
+            0,
+        ),
     )
 
 

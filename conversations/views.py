@@ -123,7 +123,7 @@ def unread(request: HttpRequest) -> HttpResponse:
     """The badge, polled by htmx: one indexed count (see tests/load/bench_unread.py)."""
     return TemplateResponse(
         request,
-        "conversations/notifications.html#unread-badge",
+        "conversations/notifications.html#unread-poll",
         {"unread_count": actions.unread_count(request.user)},
     )
 

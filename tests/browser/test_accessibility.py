@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from cohorts.models import Cohort, Enrollment, MatchRun
 from cohorts.tasks import run_matching
+from conversations import actions as conversations
 from matching.models import MentorRequest, Mentorship
 from meetings.models import Meeting
 from tests.browser.helpers import collect_errors, sign_in
@@ -56,6 +57,14 @@ def seed() -> dict[str, int]:
         )
     sent = send(mina, nora, goals=list(mina.goals.all()[1:]))
     received = send(theo, marco)
+    # Conversations with something in them: the pair's, edited, and a request's, unread.
+    said = conversations.post_message(
+        thread=conversations.thread_for(mentorship=pair), author=marco, body="See you **soon**."
+    )
+    conversations.edit_message(message=said, by=marco, body="See you on *Tuesday*.")
+    conversations.post_message(
+        thread=conversations.thread_for(request=sent), author=mina, body="One question first?"
+    )
 
     admin = make_person(ADMIN, name="Ada Admin")
     cohort = Cohort.objects.create(
@@ -89,6 +98,8 @@ def journeys(ids: dict[str, int]) -> dict[str, tuple[str, list[tuple[str, str]]]
                 ("edit-profile", reverse("profiles:edit")),
                 ("goals", reverse("profiles:goals")),
                 ("availability", reverse("profiles:availability")),
+                ("notifications", reverse("conversations:notifications")),
+                ("calendar", reverse("meetings:calendar")),
             ],
         ),
         "mentor": (
@@ -100,6 +111,7 @@ def journeys(ids: dict[str, int]) -> dict[str, tuple[str, list[tuple[str, str]]]
                 ("offer", reverse("profiles:offer")),
                 ("pair", reverse("meetings:pair", args=[ids["pair"]])),
                 ("impact", reverse("meetings:impact")),
+                ("notifications", reverse("conversations:notifications")),
             ],
         ),
         "admin": (
@@ -112,6 +124,7 @@ def journeys(ids: dict[str, int]) -> dict[str, tuple[str, list[tuple[str, str]]]
                 ("import", reverse("cohorts:import", args=[SLUG])),
                 ("review", reverse("cohorts:review", args=[SLUG])),
                 ("health", reverse("cohorts:health", args=[SLUG])),
+                ("announcements", reverse("cohorts:announcements", args=[SLUG])),
                 ("settings", reverse("cohorts:edit", args=[SLUG])),
             ],
         ),

@@ -242,3 +242,19 @@ def test_a_cohort_admin_reading_a_pair_page_never_sees_its_conversation(
     page = client.get(reverse("meetings:pair", args=[pair.pk]))
 
     assert page.status_code == 200 and "Private" not in page.content.decode()
+
+
+def test_what_was_new_is_marked_new_once(client, request_, mentee, mentor):
+    thread = thread_of(request_)
+    actions.post_message(thread=thread, author=mentor, body="Welcome!")
+    actions.mark_thread_read(thread=thread, user=mentee)
+    first = actions.post_message(thread=thread, author=mentor, body="One more thing")
+    url = reverse("matching:request", args=[request_.pk])
+    client.force_login(mentee)
+
+    html = client.get(url).content.decode()
+    assert html.count('class="unread-divider"') == 1
+    assert html.index('class="unread-divider"') < html.index(f'id="message-{first.pk}"')
+    assert html.index('class="unread-divider"') > html.index("Welcome!")
+
+    assert 'class="unread-divider"' not in client.get(url).content.decode()
