@@ -86,6 +86,8 @@ def test_the_badge_counts_unread_lines_and_polls_for_them(client, request_, ment
     assert 'id="unread-badge"' in page and 'hx-trigger="every 30s"' in page
     html = badge.content.decode()
     assert "<html" not in html and '>1<span class="visually-hidden"> unread</span>' in html
+    # The folded menu's button on a phone carries the same count, updated out of band.
+    assert 'id="menu-badge" hx-swap-oob="true">1<' in html
 
 
 def test_opening_a_line_reads_it_and_lands_where_it_points(client, request_, mentor):
