@@ -128,14 +128,19 @@ def unread(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _read(request: HttpRequest, pk: int) -> Notification:
+    """One of the signed-in person's own lines, now read; 404 for anyone else's."""
+    try:
+        return actions.mark_read(user=request.user, notification_id=pk)
+    except Notification.DoesNotExist as exc:
+        raise Http404 from exc
+
+
 @login_required
 @require_GET
 def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
     """Follow a line of the feed: it is read, and the person lands where it points."""
-    try:
-        item = actions.mark_read(user=request.user, notification_id=pk)
-    except Notification.DoesNotExist as exc:
-        raise Http404 from exc
+    item = _read(request, pk)
     safe = url_has_allowed_host_and_scheme(item.url, allowed_hosts=None) and item.url.startswith(
         "/"
     )
@@ -145,10 +150,7 @@ def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        item = actions.mark_read(user=request.user, notification_id=pk)
-    except Notification.DoesNotExist as exc:
-        raise Http404 from exc
+    item = _read(request, pk)
     if request.htmx:
         return TemplateResponse(
             request,
