@@ -23,7 +23,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 COPY . .
 # Our own bytecode too (the dependencies' is compiled by UV_COMPILE_BYTECODE): with
 # PYTHONDONTWRITEBYTECODE set, every process would otherwise compile the apps as it starts.
-RUN python -m compileall -q mentorship profiles matching cohorts meetings conversations audit
+RUN python -m compileall -q mentorship profiles matching cohorts meetings conversations community audit
 
 # Static files are collected (hashed and compressed) into the image; settings refuse to load with
 # DEBUG off and no SECRET_KEY, so this one step gets a throwaway key that never reaches runtime.

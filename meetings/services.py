@@ -71,23 +71,58 @@ def when_label(meeting: Meeting, user: User) -> str:
     return f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M}-{end:%H:%M} ({start.tzinfo.key})"
 
 
-def _event(meeting: Meeting, zone: ZoneInfo, *, cancel: bool) -> icalendar.Event:
-    """One meeting as a VEVENT, the same in an invitation and in the calendar feed: its UID never
-    changes and SEQUENCE follows reschedules, so calendars update the event they already have.
-    Times carry the reader's TZID (a VTIMEZONE is added to the calendar)."""
+def vevent(
+    *,
+    uid: str,
+    sequence: int,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    summary: str,
+    location: str,
+    url: str,
+    cancelled: bool,
+) -> icalendar.Event:
+    """One VEVENT as every calendar file of the app writes it: times with the reader's TZID (the
+    calendar gets its VTIMEZONE from `_add_timezones`), a UID that never changes, SEQUENCE
+    following each change, and STATUS."""
     event = icalendar.Event()
-    event.add("uid", f"meeting-{meeting.pk}@mentorship")
-    event.add("sequence", meeting.sequence)
+    event.add("uid", uid)
+    event.add("sequence", sequence)
     event.add("dtstamp", timezone.now())
-    event.add("dtstart", meeting.starts_at.astimezone(zone))
-    event.add("dtend", meeting.ends_at.astimezone(zone))
-    pair = meeting.mentorship
-    event.add("summary", f"Mentoring: {pair.mentor.name} and {pair.mentee.name}")
-    if meeting.place:
-        event.add("location", meeting.place)
-    event.add("url", _pair_url(pair))
-    event.add("status", "CANCELLED" if cancel else "CONFIRMED")
+    event.add("dtstart", start.astimezone(zone))
+    event.add("dtend", end.astimezone(zone))
+    event.add("summary", summary)
+    if location:
+        event.add("location", location)
+    event.add("url", url)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     return event
+
+
+def calendar_file(entries, *, method: str, around: date) -> bytes:
+    """A calendar of these VEVENTs, with the VTIMEZONEs they need."""
+    calendar = _calendar(method)
+    for entry in entries:
+        calendar.add_component(entry)
+    _add_timezones(calendar, around)
+    return calendar.to_ical()
+
+
+def _event(meeting: Meeting, zone: ZoneInfo, *, cancel: bool) -> icalendar.Event:
+    """One meeting as a VEVENT, the same in an invitation and in the calendar feed."""
+    pair = meeting.mentorship
+    return vevent(
+        uid=f"meeting-{meeting.pk}@mentorship",
+        sequence=meeting.sequence,
+        start=meeting.starts_at,
+        end=meeting.ends_at,
+        zone=zone,
+        summary=f"Mentoring: {pair.mentor.name} and {pair.mentee.name}",
+        location=meeting.place,
+        url=_pair_url(pair),
+        cancelled=cancel,
+    )
 
 
 def _calendar(method: str | None = None) -> icalendar.Calendar:
@@ -132,6 +167,14 @@ def ics(meeting: Meeting, reader: User, *, cancel: bool = False) -> bytes:
 # The private calendar feed.
 
 FEED_PAST = timedelta(days=90)
+# Other apps' entries in the feed (community's events): each a function of (user, since=, zone=)
+# giving VEVENTs. Registered by those apps when they start, so meetings never imports them.
+FEED_SOURCES: list = []
+
+
+def add_feed_source(source) -> None:
+    if source not in FEED_SOURCES:
+        FEED_SOURCES.append(source)
 
 
 def feed_url(feed: CalendarFeed) -> str:
@@ -185,6 +228,9 @@ def feed_ics(user: User, *, now: datetime | None = None) -> bytes:
         calendar.add_component(
             _event(meeting, zone, cancel=meeting.status == Meeting.Status.CANCELLED)
         )
+    for source in FEED_SOURCES:
+        for entry in source(user, since=now - FEED_PAST, zone=zone):
+            calendar.add_component(entry)
     _add_timezones(calendar, now.date())
     return calendar.to_ical()
 

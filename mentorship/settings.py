@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "cohorts",
     "meetings",
     "conversations",
+    "community",
     "audit",
 ]
 
@@ -159,6 +160,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Unread messages are emailed in batches, at most one per conversation per 15 minutes.
     "conversations-message-emails": {
         "task": "conversations.tasks.send_message_emails",
+        "schedule": 60,
+    },
+    # Event reminders: rows claimed once, as meetings' are.
+    "community-event-reminders": {
+        "task": "community.tasks.send_due_event_reminders",
         "schedule": 60,
     },
     # Announcements a broker or a worker dropped are delivered (receipts make it once each).

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("cohorts.urls")),
     path("", include("meetings.urls")),
     path("", include("conversations.urls")),
+    path("", include("community.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -4,12 +4,14 @@ data, so when you add a view, add its row, and think about the forbidden paths f
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from cohorts.models import Cohort, Enrollment, MatchRun, Proposal
+from community.models import Event, Rsvp, Story
 from conversations import actions
 from conversations.models import Announcement, Message, Notification, Receipt
 from matching.models import MentorRequest, Mentorship
@@ -169,6 +171,28 @@ MATRIX = {
     "conversations:report": row(LOGIN, NOT_ALLOWED),
     "conversations:announcement": row(LOGIN, NOT_FOUND),
     "cohorts:announcements": row(LOGIN, NOT_FOUND),
+    # Community: events of a cohort are for those who joined it, its admins and site staff (the
+    # event below belongs to a cohort the user was only invited to); stories are public once
+    # approved, the one below is another person's, submitted, in a cohort someone else runs.
+    "community:events": row(LOGIN, OK),
+    "community:event-new": row(LOGIN, NOT_FOUND, OK),
+    "community:upcoming": row(LOGIN, OK),
+    "community:event": row(LOGIN, NOT_FOUND, OK),
+    "community:rsvp": row(LOGIN, NOT_ALLOWED),
+    "community:leave": row(LOGIN, NOT_ALLOWED),
+    "community:move": row(LOGIN, NOT_ALLOWED),
+    "community:cancel": row(LOGIN, NOT_ALLOWED),
+    "community:attendance": row(LOGIN, NOT_ALLOWED),
+    "community:ics": row(LOGIN, NOT_FOUND, OK),
+    "community:stories": row(OK, OK),
+    "community:story-new": row(LOGIN, OK),
+    "community:my-stories": row(LOGIN, OK),
+    "community:review-queue": row(LOGIN, OK),
+    "community:story": row(NOT_FOUND, NOT_FOUND),
+    "community:story-edit": row(LOGIN, NOT_FOUND),
+    "community:withdraw": row(LOGIN, NOT_ALLOWED),
+    "community:review": row(LOGIN, NOT_ALLOWED),
+    "community:consent": row(LOGIN, NOT_ALLOWED),
 }
 
 # The admin site: nobody but staff gets in. Its many patterns share one rule, with the few
@@ -274,6 +298,28 @@ OBJECT_ARGS = {
         "message_pk": o["others_message"].pk,
     },
     "conversations:announcement": lambda o: {"pk": o["others_announcement"].pk},
+    **{
+        name: (lambda o: {"pk": o["others_event"].pk})
+        for name in (
+            "community:event",
+            "community:rsvp",
+            "community:leave",
+            "community:move",
+            "community:cancel",
+            "community:attendance",
+            "community:ics",
+        )
+    },
+    **{
+        name: (lambda o: {"pk": o["others_story"].pk})
+        for name in (
+            "community:story",
+            "community:story-edit",
+            "community:withdraw",
+            "community:review",
+            "community:consent",
+        )
+    },
     "cohorts:run-status": lambda o: {"slug": o["others_cohort"].slug, "pk": o["others_run"].pk},
     "cohorts:publish": lambda o: {"slug": o["others_cohort"].slug, "pk": o["others_run"].pk},
     "cohorts:end-pair": lambda o: {
@@ -365,6 +411,7 @@ def test_each_role_gets_exactly_the_expected_outcome_on_every_url(client, db, se
         ),
     )
     objects.update(others_conversation(objects["others_mentorship"], cohort))
+    objects.update(others_community(cohort, other))
     if role != "anonymous":
         client.force_login(user if role == "user" else staff)
 
@@ -395,6 +442,57 @@ def others_conversation(pair: Mentorship, cohort: Cohort) -> dict:
         "others_notification": Notification.objects.get(user=pair.mentor),
         "others_announcement": announcement,
     }
+
+
+def others_community(cohort: Cohort, other) -> dict:
+    """An event of a cohort someone else runs, and another person's story waiting for review."""
+    event = Event.objects.create(
+        cohort=cohort,
+        organiser=other,
+        title="Olga's workshop",
+        starts_at=timezone.now() + timedelta(days=3),
+        ends_at=timezone.now() + timedelta(days=3, hours=1),
+        zone="UTC",
+        place="Room 1",
+        capacity=5,
+    )
+    story = Story.objects.create(
+        author=other, cohort=cohort, title="Olga's story", body="Draft", status="submitted"
+    )
+    return {"others_event": event, "others_story": story}
+
+
+COMMUNITY_POSTS = {
+    "community:rsvp": {},
+    "community:leave": {},
+    "community:cancel": {},
+    "community:attendance": {"present": ["1"]},
+    "community:move": {"day": "2027-01-05", "start": "18:00"},
+    "community:withdraw": {},
+    "community:review": {"decision": "approve"},
+    "community:consent": {"consent": "yes"},
+}
+
+
+def test_posts_to_other_peoples_events_and_stories_find_nothing(client, db):
+    """Answering, changing or cancelling an event one may not see, or withdrawing, reviewing or
+    consenting to another person's story, answers 404 and changes nothing."""
+    someone = make_person("ursula@example.org", name="Ursula User")
+    other = make_person("olga@example.org", name="Olga Other")
+    cohort = Cohort.objects.create(name="Olga's cohort", slug="olgas-cohort")
+    cohort.admins.add(other)
+    Enrollment.objects.create(cohort=cohort, email=someone.email, user=someone, role="mentee")
+    objects = others_community(cohort, other)
+    client.force_login(someone)
+
+    for name, data in COMMUNITY_POSTS.items():
+        url = reverse(name, kwargs=OBJECT_ARGS[name](objects))
+        assert client.post(url, data).status_code == 404, name
+
+    assert not Rsvp.objects.exists()
+    objects["others_event"].refresh_from_db()
+    assert objects["others_event"].status == "scheduled"
+    assert Story.objects.get().status == "submitted"
 
 
 POSTS = {

@@ -35,6 +35,8 @@ from django.utils import timezone
 from cohorts import matchrun
 from cohorts import services as cohorts
 from cohorts.models import Cohort, MatchRun
+from community import actions as community
+from community.models import EventReminder
 from conversations import actions as conversations
 from matching import actions
 from matching import services as matching
@@ -263,6 +265,30 @@ def send_every_app_email(django_capture_on_commit_callbacks) -> None:
             subject="Kick-off on Monday",
             body="We start at **9:00** with a short welcome.",
         )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        # An event: a place, a waitlist that moves up, a reminder, a move and a cancellation.
+        start = (timezone.now() + timedelta(days=5)).replace(minute=0, second=0, microsecond=0)
+        workshop = community.plan_event(
+            organiser=staff,
+            cohort=cohort,
+            title="Feedback workshop",
+            description="",
+            starts_at=start,
+            duration_minutes=90,
+            capacity=1,
+            place="Room 4",
+        )
+        enrol(cohort, ora, "mentee")
+        community.rsvp(event=workshop, user=pia)
+        community.rsvp(event=workshop, user=ora)
+        community.cancel_rsvp(event=workshop, user=pia)
+        EventReminder.objects.filter(event=workshop).update(due_at=timezone.now())
+        assert community.send_due_event_reminders() == 2
+        community.move_event(
+            event=workshop, by=staff, starts_at=start + timedelta(days=1), duration_minutes=90
+        )
+        community.cancel_event(event=workshop, by=staff)
 
 
 def test_every_app_email_names_the_site_and_links_only_to_site_url(

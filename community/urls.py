@@ -1,0 +1,27 @@
+from django.urls import path
+
+from community import views
+
+app_name = "community"
+
+urlpatterns = [
+    path("events/", views.events, name="events"),
+    path("events/new/", views.new_event, name="event-new"),
+    path("events/upcoming/", views.upcoming_panel, name="upcoming"),
+    path("events/<int:pk>/", views.event, name="event"),
+    path("events/<int:pk>/rsvp/", views.rsvp, name="rsvp"),
+    path("events/<int:pk>/leave/", views.leave, name="leave"),
+    path("events/<int:pk>/move/", views.move, name="move"),
+    path("events/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("events/<int:pk>/attendance/", views.attendance, name="attendance"),
+    path("events/<int:pk>/event.ics", views.ics, name="ics"),
+    path("stories/", views.stories, name="stories"),
+    path("stories/new/", views.write, name="story-new"),
+    path("stories/mine/", views.my_stories, name="my-stories"),
+    path("stories/review/", views.review_queue, name="review-queue"),
+    path("stories/<int:pk>/", views.story, name="story"),
+    path("stories/<int:pk>/edit/", views.write, name="story-edit"),
+    path("stories/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
+    path("stories/<int:pk>/review/", views.review, name="review"),
+    path("stories/<int:pk>/consent/", views.consent, name="consent"),
+]
