@@ -6,7 +6,12 @@ from datetime import timedelta
 from typing import ClassVar
 
 from django.conf import settings
-from django.core.validators import MaxLengthValidator, MinLengthValidator
+from django.core.validators import (
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinLengthValidator,
+    MinValueValidator,
+)
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -189,3 +194,101 @@ class Block(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mentor} blocked {self.mentee}"
+
+
+class CircleQuerySet(models.QuerySet["Circle"]):
+    def of(self, user) -> CircleQuerySet:
+        """The circles this person facilitates or is an active member of."""
+        return self.filter(
+            Q(facilitator=user) | Q(members__user=user, members__status=CircleMember.Status.ACTIVE)
+        ).distinct()
+
+
+class Circle(models.Model):
+    """A mentoring circle: a facilitator (a mentor, or a peer in a peer circle) and a few members
+    working on one topic, meeting at one weekly time. One mentor reaches more people, and peers
+    learn from each other."""
+
+    class Kind(models.TextChoices):
+        MENTOR = "mentor", "Led by a mentor"
+        PEER = "peer", "Peer circle"
+
+    class Joining(models.TextChoices):
+        OPEN = "open", "Anyone may join"
+        APPROVAL = "approval", "The facilitator approves who joins"
+        FORMED = "formed", "Formed by the cohort's admins"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CLOSED = "closed", "Closed"
+
+    topic = models.CharField(max_length=120, help_text="What the circle works on.")
+    skills = models.ManyToManyField("profiles.Skill", blank=True, related_name="circles")
+    facilitator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="circles_led"
+    )
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.MENTOR)
+    joining = models.CharField(max_length=10, choices=Joining, default=Joining.APPROVAL)
+    size = models.PositiveSmallIntegerField(
+        default=6,
+        validators=[MinValueValidator(2), MaxValueValidator(12)],
+        help_text="Members at most, the facilitator not counted (2-12).",
+    )
+    weekday = models.PositiveSmallIntegerField(
+        validators=[MaxValueValidator(6)], help_text="The weekly session's day: Monday is 0."
+    )
+    start_minute = models.PositiveSmallIntegerField(
+        validators=[MaxValueValidator(1439)], help_text="Minutes from midnight, in `zone`."
+    )
+    duration_minutes = models.PositiveSmallIntegerField(
+        default=60, validators=[MinValueValidator(15), MaxValueValidator(240)]
+    )
+    zone = models.CharField(max_length=64, default="UTC", help_text="The facilitator's zone.")
+    status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CircleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("topic", "pk")
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(size__gte=2, size__lte=12), name="circle_size_2_to_12"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.topic
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class CircleMember(models.Model):
+    """A person in a circle: asking to join (approval circles), in it, or gone."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Asked to join"
+        ACTIVE = "active", "Member"
+        LEFT = "left", "Left"
+
+    circle = models.ForeignKey(Circle, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="circle_seats"
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+    joined_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("created_at", "pk")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["circle", "user"], name="circle_seat_once"),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["circle", "status"], name="circle_member_status_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.circle}"

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from matching.models import Mentorship
+from matching.models import Circle, Mentorship
 from profiles.models import Goal
 
 REMINDER_OFFSETS = (timedelta(hours=24), timedelta(hours=1))
@@ -50,7 +50,13 @@ class Meeting(models.Model):
         SCHEDULED = "scheduled", "Scheduled"
         CANCELLED = "cancelled", "Cancelled"
 
-    mentorship = models.ForeignKey(Mentorship, on_delete=models.CASCADE, related_name="meetings")
+    # A pair's meeting, or a circle's session: exactly one of the two.
+    mentorship = models.ForeignKey(
+        Mentorship, null=True, blank=True, on_delete=models.CASCADE, related_name="meetings"
+    )
+    circle = models.ForeignKey(
+        Circle, null=True, blank=True, on_delete=models.CASCADE, related_name="sessions"
+    )
     starts_at = models.DateTimeField(help_text="Stored in UTC; shown in each person's own zone.")
     duration_minutes = models.PositiveSmallIntegerField(
         default=60, validators=[MinValueValidator(15), MaxValueValidator(240)]
@@ -71,7 +77,15 @@ class Meeting(models.Model):
     class Meta:
         ordering = ("starts_at", "pk")
         indexes: ClassVar = [
-            models.Index(fields=["mentorship", "starts_at"], name="meeting_pair_time_idx")
+            models.Index(fields=["mentorship", "starts_at"], name="meeting_pair_time_idx"),
+            models.Index(fields=["circle", "starts_at"], name="meeting_circle_time_idx"),
+        ]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(mentorship__isnull=False, circle__isnull=True)
+                | Q(mentorship__isnull=True, circle__isnull=False),
+                name="meeting_of_a_pair_or_a_circle",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -117,7 +131,12 @@ class Note(models.Model):
 
 
 class ActionItem(models.Model):
-    mentorship = models.ForeignKey(Mentorship, on_delete=models.CASCADE, related_name="actions")
+    mentorship = models.ForeignKey(
+        Mentorship, null=True, blank=True, on_delete=models.CASCADE, related_name="actions"
+    )
+    circle = models.ForeignKey(
+        Circle, null=True, blank=True, on_delete=models.CASCADE, related_name="actions"
+    )
     meeting = models.ForeignKey(
         Meeting, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
     )
@@ -130,6 +149,13 @@ class ActionItem(models.Model):
 
     class Meta:
         ordering = ("done", "due_on", "pk")
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(mentorship__isnull=False, circle__isnull=True)
+                | Q(mentorship__isnull=True, circle__isnull=False),
+                name="action_of_a_pair_or_a_circle",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.text

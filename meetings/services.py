@@ -12,6 +12,7 @@ nothing goes out for the old time.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,7 @@ from django.utils import timezone
 from conversations import actions as conversations
 from conversations.models import Notification
 from matching.actions import end_mentorship
-from matching.models import Mentorship
+from matching.models import Circle, CircleMember, Mentorship
 from matching.services import MatchingError
 from meetings.models import (
     REMINDER_OFFSETS,
@@ -118,9 +119,11 @@ def _event(meeting: Meeting, zone: ZoneInfo, *, cancel: bool) -> icalendar.Event
         start=meeting.starts_at,
         end=meeting.ends_at,
         zone=zone,
-        summary=f"Mentoring: {pair.mentor.name} and {pair.mentee.name}",
+        summary=f"Mentoring: {pair.mentor.name} and {pair.mentee.name}"
+        if pair
+        else f"Circle: {meeting.circle.topic}",
         location=meeting.place,
-        url=_pair_url(pair),
+        url=space_url(meeting),
         cancelled=cancel,
     )
 
@@ -211,10 +214,12 @@ def feed_ics(user: User, *, now: datetime | None = None) -> bytes:
     now = now or timezone.now()
     meetings = (
         Meeting.objects.filter(
-            Q(mentorship__mentor=user) | Q(mentorship__mentee=user),
+            Q(mentorship__mentor=user)
+            | Q(mentorship__mentee=user)
+            | Q(circle__in=Circle.objects.of(user)),
             starts_at__gte=now - FEED_PAST,
         )
-        .select_related("mentorship__mentor", "mentorship__mentee")
+        .select_related("mentorship__mentor", "mentorship__mentee", "circle")
         .order_by("starts_at", "pk")
     )
     calendar = _calendar("PUBLISH")
@@ -289,6 +294,39 @@ def other_person(mentorship: Mentorship, user: User) -> User:
     return mentorship.mentee if user.pk == mentorship.mentor_id else mentorship.mentor
 
 
+def attendees(meeting: Meeting) -> list[User]:
+    """Who a meeting is for: the pair's two people, or the circle's facilitator and members."""
+    if meeting.mentorship_id:
+        return [meeting.mentorship.mentee, meeting.mentorship.mentor]
+    circle = meeting.circle
+    members = User.objects.filter(
+        circle_seats__circle=circle, circle_seats__status=CircleMember.Status.ACTIVE
+    ).select_related("profile")
+    return [circle.facilitator, *members.order_by("pk")]
+
+
+@dataclass(frozen=True)
+class Company:
+    """Whom a reader meets, as emails name them: a person, or a whole circle."""
+
+    name: str
+
+
+def with_whom(meeting: Meeting, reader: User):
+    if meeting.mentorship_id:
+        return other_person(meeting.mentorship, reader)
+    return Company(f"your “{meeting.circle.topic}” circle")
+
+
+def space_url(meeting: Meeting, *, absolute: bool = True) -> str:
+    """The page a meeting lives on: its pair's, or its circle's (the community app's)."""
+    if meeting.mentorship_id:
+        path = reverse("meetings:pair", args=[meeting.mentorship_id])
+    else:
+        path = reverse("community:circle", args=[meeting.circle_id])
+    return settings.SITE_URL + path if absolute else path
+
+
 # Scheduling.
 
 
@@ -361,16 +399,20 @@ def _check_details(duration: int, place: str) -> None:
 
 
 def _check_time(
-    mentorship: Mentorship, starts_at: datetime, duration: int, exclude: int | None = None
+    space: Mentorship | Circle, starts_at: datetime, duration: int, exclude: int | None = None
 ) -> None:
     if starts_at <= timezone.now():
         raise MeetingError("Choose a time in the future.")
     if starts_at > timezone.now() + timedelta(days=366):
         raise MeetingError("Choose a time within the next year.")
-    # The pair's row is locked by the caller, so two bookings at once are checked in turn.
+    # The pair's (or circle's) row is locked by the caller: two bookings at once are checked in
+    # turn.
     ends_at = starts_at + timedelta(minutes=duration)
     nearby = (
-        Meeting.objects.filter(mentorship=mentorship, status=Meeting.Status.SCHEDULED)
+        Meeting.objects.filter(
+            **{"circle" if isinstance(space, Circle) else "mentorship": space},
+            status=Meeting.Status.SCHEDULED,
+        )
         .exclude(pk=exclude)
         .filter(starts_at__lt=ends_at, starts_at__gt=starts_at - timedelta(minutes=240))
     )
@@ -443,6 +485,106 @@ def cancel(meeting: Meeting, actor: User) -> Meeting:
     return meeting
 
 
+# A circle's sessions: the same meetings, reminders and .ics as a pair's, for everyone in it.
+
+
+def _tell_circle(meeting: Meeting, actor: User, template: str, *, cancel: bool = False) -> None:
+    """Everyone in the circle gets the session's one .ics in their own zone; all but the one who
+    did it get a line in their feed."""
+    kind, verb = FEED_NEWS[template]
+    for reader in attendees(meeting):
+        if reader.pk != actor.pk:
+            conversations.notify(
+                user=reader,
+                kind=kind,
+                text=f"{actor.name} {verb} a session of “{meeting.circle.topic}”: "
+                f"{when_label(meeting, reader)}",
+                url=space_url(meeting, absolute=False),
+            )
+        _send(
+            template,
+            reader,
+            {
+                "meeting": meeting,
+                "actor": actor,
+                "other": with_whom(meeting, reader),
+                "actor_is_reader": reader.pk == actor.pk,
+                "when": when_label(meeting, reader),
+                "url": space_url(meeting),
+            },
+            attachments=[("meeting.ics", ics(meeting, reader, cancel=cancel), "text/calendar")],
+        )
+
+
+def _locked_circle(circle_id: int, actor: User) -> Circle:
+    circle = Circle.objects.select_for_update().get(pk=circle_id)
+    if circle.status != Circle.Status.ACTIVE:
+        raise MeetingError("This circle is closed.")
+    if actor.pk != circle.facilitator_id:
+        raise MeetingError("The circle's facilitator plans its sessions.")
+    return circle
+
+
+@transaction.atomic
+def schedule_session(
+    circle: Circle, actor: User, *, starts_at: datetime, duration: int, place: str
+) -> Meeting:
+    circle = _locked_circle(circle.pk, actor)
+    _check_details(duration, place)
+    _check_time(circle, starts_at, duration)
+    meeting = Meeting.objects.create(
+        circle=circle,
+        starts_at=starts_at,
+        duration_minutes=duration,
+        place=place.strip(),
+        created_by=actor,
+    )
+    _plan_reminders(meeting, timezone.now())
+    _tell_circle(meeting, actor, "scheduled")
+    return meeting
+
+
+@transaction.atomic
+def reschedule_session(
+    meeting: Meeting, actor: User, *, starts_at: datetime, duration: int, place: str
+) -> Meeting:
+    meeting = Meeting.objects.select_for_update(of=("self",)).get(
+        pk=meeting.pk, circle__isnull=False
+    )
+    if meeting.status != Meeting.Status.SCHEDULED:
+        raise MeetingError("This session was cancelled; plan a new one.")
+    circle = _locked_circle(meeting.circle_id, actor)
+    _check_details(duration, place)
+    _check_time(circle, starts_at, duration, exclude=meeting.pk)
+    Reminder.objects.filter(meeting=meeting, status=Reminder.Status.PENDING).update(
+        status=Reminder.Status.CANCELLED
+    )
+    meeting.starts_at, meeting.duration_minutes, meeting.place = starts_at, duration, place.strip()
+    meeting.sequence += 1
+    meeting.save(update_fields=["starts_at", "duration_minutes", "place", "sequence"])
+    _plan_reminders(meeting, timezone.now())
+    _tell_circle(meeting, actor, "rescheduled")
+    return meeting
+
+
+@transaction.atomic
+def cancel_session(meeting: Meeting, actor: User) -> Meeting:
+    meeting = Meeting.objects.select_for_update(of=("self",)).get(
+        pk=meeting.pk, circle__isnull=False
+    )
+    _locked_circle(meeting.circle_id, actor)
+    if meeting.status == Meeting.Status.CANCELLED:
+        return meeting
+    meeting.status = Meeting.Status.CANCELLED
+    meeting.sequence += 1
+    meeting.save(update_fields=["status", "sequence"])
+    Reminder.objects.filter(meeting=meeting, status=Reminder.Status.PENDING).update(
+        status=Reminder.Status.CANCELLED
+    )
+    _tell_circle(meeting, actor, "cancelled", cancel=True)
+    return meeting
+
+
 # The jobs.
 
 
@@ -457,6 +599,7 @@ def send_due_reminders(now: datetime | None = None) -> int:
                 .filter(status=Reminder.Status.PENDING, due_at__lte=now)
                 .select_related("meeting__mentorship__mentor__profile")
                 .select_related("meeting__mentorship__mentee__profile")
+                .select_related("meeting__circle__facilitator__profile")
                 .order_by("due_at", "pk")[:CLAIM_BATCH]
             )
             if not due:
@@ -473,25 +616,24 @@ def send_due_reminders(now: datetime | None = None) -> int:
                     reminder.save(update_fields=["status"])
                     continue
                 agenda = list(meeting.agenda.select_related("author"))
-                pair = meeting.mentorship
-                for reader in (pair.mentee, pair.mentor):
+                for reader in attendees(meeting):
+                    other = with_whom(meeting, reader)
                     conversations.notify(
                         user=reader,
                         kind=Notification.Kind.REMINDER,
-                        text=f"Meeting with {other_person(pair, reader).name}: "
-                        f"{when_label(meeting, reader)}",
-                        url=reverse("meetings:pair", args=[pair.pk]),
+                        text=f"Meeting with {other.name}: {when_label(meeting, reader)}",
+                        url=space_url(meeting, absolute=False),
                     )
                     _send(
                         "reminder",
                         reader,
                         {
                             "meeting": meeting,
-                            "other": other_person(pair, reader),
+                            "other": other,
                             "when": when_label(meeting, reader),
                             "agenda": agenda,
                             "hours": reminder.offset_minutes // 60,
-                            "url": _pair_url(pair),
+                            "url": space_url(meeting),
                         },
                         kind=EmailPreference.Kind.REMINDERS,
                     )
