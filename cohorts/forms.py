@@ -5,6 +5,8 @@ from cohorts import importer
 from cohorts.models import Cohort, Enrollment
 from conversations.models import Announcement
 from matching.engine import DEFAULT_WEIGHTS, LABELS
+from matching.models import Circle
+from profiles.models import Skill, User
 
 
 class CohortForm(forms.ModelForm):
@@ -113,3 +115,47 @@ class AnnouncementForm(forms.ModelForm):
             "subject": {"required": "Write a subject: it is the email's subject line too."},
             "body": {"required": "Write the announcement."},
         }
+
+
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
+class CircleForm(forms.Form):
+    """A circle of the cohort: its topic, who leads it, how many it takes and when it meets."""
+
+    topic = forms.CharField(max_length=120, error_messages={"required": "Name the circle's topic."})
+    skills = forms.ModelMultipleChoiceField(
+        queryset=Skill.objects.order_by("name"),
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="The skills it works on: members are placed by their goals' skills.",
+        error_messages={"required": "Choose at least one skill."},
+    )
+    facilitator = forms.ModelChoiceField(queryset=User.objects.none())
+    kind = forms.ChoiceField(choices=Circle.Kind.choices, initial=Circle.Kind.MENTOR)
+    size = forms.IntegerField(
+        min_value=2, max_value=12, initial=6, help_text="Members at most, 2 to 12."
+    )
+    weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int, label="Meets every")
+    start = forms.TimeField(
+        label="At (the facilitator's time zone)", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    duration = forms.TypedChoiceField(
+        label="For",
+        choices=[(45, "45 minutes"), (60, "1 hour"), (90, "1 hour 30")],
+        coerce=int,
+        initial=60,
+    )
+
+    def __init__(self, *args, cohort: Cohort, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["facilitator"].queryset = User.objects.filter(
+            enrollments__cohort=cohort, enrollments__status=Enrollment.Status.JOINED
+        ).order_by("name")

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from matching.engine import DEFAULT_WEIGHTS, Component, Mode, OrganisationPolicy, Policy
-from matching.models import Mentorship
+from matching.models import Circle, Mentorship
 
 
 def default_weights() -> dict[str, float]:
@@ -380,3 +380,49 @@ class Placement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mentorship} in {self.cohort}"
+
+
+class CohortCircle(models.Model):
+    """A circle the cohort's admins set up; its members are formed by `cohorts.circles`."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="circles")
+    circle = models.OneToOneField(Circle, on_delete=models.CASCADE, related_name="cohort_link")
+
+    def __str__(self) -> str:
+        return f"{self.circle} in {self.cohort}"
+
+
+class CircleProposal(models.Model):
+    """A proposed seat in a cohort's circle, with why; published, it becomes a CircleMember."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="circle_proposals")
+    circle = models.ForeignKey(Circle, on_delete=models.CASCADE, related_name="proposals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    reasons = models.JSONField(default=list)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("circle", "-score", "pk")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["cohort", "user"], name="circle_proposal_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} for {self.circle}"
+
+
+class CircleLeftOut(models.Model):
+    """Someone the last forming placed in no circle, and why."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="circle_left_out")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["cohort", "user"], name="circle_left_out_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.reason}"

@@ -34,4 +34,5 @@ urlpatterns = [
     path("cohorts/<slug:slug>/pairs.csv", views.export, name="export"),
     path("cohorts/<slug:slug>/health/", views.health, name="health"),
     path("cohorts/<slug:slug>/announcements/", views.announcements, name="announcements"),
+    path("cohorts/<slug:slug>/circles/", views.circles, name="circles"),
 ]

@@ -25,7 +25,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kombu.exceptions import OperationalError
 
 from cohorts import charts, importer, matchrun, services
-from cohorts.forms import AnnouncementForm, CohortForm, ImportForm, InviteForm
+from cohorts import circles as cohort_circles
+from cohorts.forms import AnnouncementForm, CircleForm, CohortForm, ImportForm, InviteForm
 from cohorts.models import Cohort, Enrollment, MatchRun, PairRule, Placement, Proposal
 from cohorts.tasks import publish as publish_task
 from cohorts.tasks import run_matching
@@ -33,6 +34,7 @@ from conversations import actions as conversations
 from conversations.actions import ConversationError
 from matching import search
 from matching.management.commands.suggest_mentors import write_suggestions
+from matching.models import CircleMember
 from mentorship.inputs import as_id, is_id
 from profiles.models import Goal
 
@@ -575,3 +577,73 @@ def decline(request: HttpRequest, token: str) -> HttpResponse:
         return _join_page(request, {"problem": "expired"}, status=404)
     services.decline(enrollment=enrollment)
     return _join_page(request, {"problem": "declined", "cohort": enrollment.cohort})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def circles(request: HttpRequest, slug: str) -> HttpResponse:
+    """The cohort's circles: set them up, form them (members placed by the optimiser, with the
+    reasons), review the proposal and publish it."""
+    cohort = cohort_for(request, slug)
+    form = CircleForm(request.POST or None, cohort=cohort)
+    action = request.POST.get("action")
+    if request.method == "POST":
+        try:
+            if action == "add" and form.is_valid():
+                data = form.cleaned_data
+                cohort_circles.add_circle(
+                    cohort=cohort,
+                    facilitator=data["facilitator"],
+                    topic=data["topic"],
+                    skills=list(data["skills"]),
+                    kind=data["kind"],
+                    size=data["size"],
+                    weekday=data["weekday"],
+                    start_minute=data["start"].hour * 60 + data["start"].minute,
+                    duration_minutes=data["duration"],
+                )
+                messages.success(request, "The circle is set up.")
+                return redirect("cohorts:circles", slug=slug)
+            if action == "form":
+                formed = cohort_circles.form_circles(cohort=cohort)
+                messages.success(
+                    request,
+                    f"{len(formed.placed)} placed, {len(formed.unmatched)} left out: review, "
+                    "then publish.",
+                )
+                return redirect("cohorts:circles", slug=slug)
+            if action == "publish":
+                joined = cohort_circles.publish_circles(cohort=cohort)
+                messages.success(request, f"Published: {joined} people joined their circle.")
+                return redirect("cohorts:circles", slug=slug)
+        except cohort_circles.CircleError as error:
+            if action == "add":
+                form.add_error(None, str(error))
+            else:
+                messages.error(request, str(error))
+                return redirect("cohorts:circles", slug=slug)
+    rows = cohort_circles.cohort_circles(cohort)
+    proposals = cohort.circle_proposals.select_related("user", "circle").order_by(
+        "circle__topic", "-score", "pk"
+    )
+    by_circle: dict[int, list] = {}
+    for proposal in proposals:
+        by_circle.setdefault(proposal.circle_id, []).append(proposal)
+    members = {}
+    for seat in CircleMember.objects.filter(circle__in=rows, status=CircleMember.Status.ACTIVE):
+        members[seat.circle_id] = members.get(seat.circle_id, 0) + 1
+    for circle in rows:
+        circle.proposed = by_circle.get(circle.pk, [])
+        circle.member_count = members.get(circle.pk, 0)
+    return TemplateResponse(
+        request,
+        "cohorts/circles.html",
+        {
+            "cohort": cohort,
+            "form": form,
+            "circles": rows,
+            "left_out": cohort.circle_left_out.select_related("user").order_by("user__name"),
+            "unpublished": proposals.filter(published_at__isnull=True).count(),
+        },
+        status=400 if request.method == "POST" else 200,
+    )

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cohorts.models import Cohort
-from meetings.models import Closure
+from meetings.models import Closure, Meeting
 from profiles.models import validate_timezone
 
 
@@ -216,3 +216,21 @@ class Story(models.Model):
     @property
     def shows_quote(self) -> bool:
         return bool(self.quote_id and self.quote_consent and self.quote and self.quote.thank_you)
+
+
+class SessionAnswer(models.Model):
+    """A circle member says they will (or will not) be at a session: the facilitator sees who
+    comes. Reminders go to every member all the same."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="answers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    going = models.BooleanField(default=True)
+    answered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["meeting", "user"], name="session_answer_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {'comes' if self.going else 'does not come'} to {self.meeting}"

@@ -24,4 +24,42 @@ urlpatterns = [
     path("stories/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("stories/<int:pk>/review/", views.review, name="review"),
     path("stories/<int:pk>/consent/", views.consent, name="consent"),
+    path("circles/", views.circles, name="circles"),
+    path("circles/new/", views.new_circle, name="circle-new"),
+    path("circles/<int:pk>/", views.circle, name="circle"),
+    path("circles/<int:pk>/join/", views.join_circle, name="circle-join"),
+    path("circles/<int:pk>/leave/", views.leave_circle, name="circle-leave"),
+    path("circles/<int:pk>/members/<int:user_pk>/", views.approve, name="circle-approve"),
+    path("circles/<int:pk>/sessions/", views.new_session, name="session-new"),
+    path("circles/<int:pk>/actions/", views.circle_action, name="circle-action"),
+    path(
+        "circles/<int:pk>/actions/<int:action_pk>/toggle/",
+        views.toggle_circle_action,
+        name="circle-action-toggle",
+    ),
+    path(
+        "circles/<int:pk>/sessions/<int:meeting_pk>/cancel/",
+        views.cancel_session,
+        name="session-cancel",
+    ),
+    path(
+        "circles/<int:pk>/sessions/<int:meeting_pk>/answer/",
+        views.answer_session,
+        name="session-answer",
+    ),
+    path(
+        "circles/<int:pk>/sessions/<int:meeting_pk>/agenda/",
+        views.session_agenda,
+        name="session-agenda",
+    ),
+    path(
+        "circles/<int:pk>/sessions/<int:meeting_pk>/notes/",
+        views.session_note,
+        name="session-note",
+    ),
+    path(
+        "circles/<int:pk>/sessions/<int:meeting_pk>/check-in/",
+        views.session_check_in,
+        name="session-check-in",
+    ),
 ]

@@ -11,16 +11,21 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cohorts.models import Cohort
 from community import actions
+from community import circles as circle_actions
 from community.actions import CommunityError
 from community.calendar import event_ics
-from community.forms import EventForm, ReviewForm, StoryForm
+from community.forms import EventForm, OpenCircleForm, ReviewForm, StoryForm
 from community.models import Event, Rsvp, Story
+from matching.models import Circle, CircleMember
 from meetings import services as meetings
 from meetings.forms import MeetingForm
+from meetings.models import ActionItem, Meeting
+from meetings.services import MeetingError
 
 PER_PAGE = 20
 
@@ -398,3 +403,313 @@ def consent(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from exc
     messages.success(request, "Thank you: your answer is saved.")
     return redirect("community:story", pk=pk)
+
+
+# Circles.
+
+
+@login_required
+@require_GET
+def circles(request: HttpRequest) -> HttpResponse:
+    mine = (
+        circle_actions.circles_of(request.user)
+        .select_related("facilitator")
+        .annotate(seats=Count("members", filter=Q(members__status=CircleMember.Status.ACTIVE)))
+    )
+    open_ones = (
+        circle_actions.joinable(request.user)
+        .select_related("facilitator")
+        .annotate(seats=Count("members", filter=Q(members__status=CircleMember.Status.ACTIVE)))
+    )
+    return TemplateResponse(
+        request,
+        "community/circles.html",
+        {
+            "mine": mine,
+            "open_ones": Paginator(open_ones, PER_PAGE).get_page(request.GET.get("page")),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_circle(request: HttpRequest) -> HttpResponse:
+    form = OpenCircleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            made = circle_actions.start_circle(
+                facilitator=request.user,
+                topic=data["topic"],
+                skills=list(data["skills"]),
+                joining=data["joining"],
+                size=data["size"],
+                weekday=data["weekday"],
+                start_minute=data["start"].hour * 60 + data["start"].minute,
+                duration_minutes=data["duration"],
+            )
+        except circle_actions.CircleError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Your circle is open: people can ask to join.")
+            return redirect("community:circle", pk=made.pk)
+    return TemplateResponse(request, "community/circle_form.html", {"form": form})
+
+
+def _circle(pk: int) -> Circle:
+    return get_object_or_404(
+        Circle.objects.select_related("facilitator__profile").prefetch_related("skills"), pk=pk
+    )
+
+
+@login_required
+@require_GET
+def circle(request: HttpRequest, pk: int) -> HttpResponse:
+    """Members and the facilitator work here; the cohort's admins read it (never private notes);
+    anyone else sees what they need to ask to join an open circle, or nothing."""
+    found = _circle(pk)
+    role = circle_actions.role_in(found, request.user)
+    joinable = circle_actions.joinable(request.user).filter(pk=found.pk).exists()
+    if role is circle_actions.Role.OUTSIDER and not joinable:
+        raise Http404
+    context = {
+        "circle": found,
+        "role": role.value,
+        "takes_part": role in (circle_actions.Role.FACILITATOR, circle_actions.Role.MEMBER),
+        "joinable": joinable and role is circle_actions.Role.OUTSIDER,
+        "pending": found.members.filter(
+            user=request.user, status=CircleMember.Status.PENDING
+        ).exists(),
+    }
+    if role is not circle_actions.Role.OUTSIDER:
+        context.update(circle_workspace(found, request.user))
+    return TemplateResponse(request, "community/circle.html", context)
+
+
+def circle_workspace(found: Circle, viewer) -> dict:
+    now = timezone.now()
+    seats = list(found.members.select_related("user").order_by("created_at", "pk"))
+    sessions = list(
+        found.sessions.prefetch_related(
+            "agenda__author", "notes__author", "checkins", "answers"
+        ).order_by("starts_at", "pk")
+    )
+    rows = []
+    for meeting in sessions:
+        mine = next((c for c in meeting.checkins.all() if c.author_id == viewer.pk), None)
+        answer = next((a for a in meeting.answers.all() if a.user_id == viewer.pk), None)
+        rows.append(
+            {
+                "meeting": meeting,
+                "when": meetings.when_label(meeting, viewer),
+                "agenda": list(meeting.agenda.all()),
+                "notes": circle_actions.visible_notes(meeting, viewer),
+                "my_checkin": mine,
+                "checkins": len(meeting.checkins.all()),
+                "going": sum(1 for a in meeting.answers.all() if a.going),
+                "my_answer": answer,
+                "past": meeting.starts_at <= now,
+            }
+        )
+    return {
+        "members": [s for s in seats if s.status == CircleMember.Status.ACTIVE],
+        "asking": [s for s in seats if s.status == CircleMember.Status.PENDING],
+        "upcoming": [r for r in rows if not r["past"] and r["meeting"].status == "scheduled"],
+        "held": [r for r in rows if r["past"] and r["meeting"].status == "scheduled"],
+        "actions": list(found.actions.select_related("owner")),
+        "schedule_form": MeetingForm(user=viewer),
+    }
+
+
+def _circle_post(
+    request: HttpRequest, pk: int, perform, success: str, anchor: str = ""
+) -> HttpResponse:
+    found = _circle(pk)
+    if circle_actions.role_in(found, request.user) is circle_actions.Role.OUTSIDER and not (
+        circle_actions.joinable(request.user).filter(pk=found.pk).exists()
+    ):
+        raise Http404
+    try:
+        perform(found)
+    except (circle_actions.CircleError, MeetingError) as error:
+        messages.error(request, str(error))
+    except (Meeting.DoesNotExist, CircleMember.DoesNotExist, ActionItem.DoesNotExist) as exc:
+        raise Http404 from exc
+    else:
+        messages.success(request, success)
+    response = redirect("community:circle", pk=pk)
+    if anchor:
+        response["Location"] += f"#{anchor}"
+    return response
+
+
+@login_required
+@require_POST
+def join_circle(request: HttpRequest, pk: int) -> HttpResponse:
+    return _circle_post(
+        request,
+        pk,
+        lambda c: circle_actions.join_circle(circle=c, user=request.user),
+        "Done: you are in, or your request is with the facilitator.",
+    )
+
+
+@login_required
+@require_POST
+def leave_circle(request: HttpRequest, pk: int) -> HttpResponse:
+    return _circle_post(
+        request,
+        pk,
+        lambda c: circle_actions.leave_circle(circle=c, user=request.user),
+        "You left the circle.",
+    )
+
+
+@login_required
+@require_POST
+def approve(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
+    accept = request.POST.get("decision") == "accept"
+    return _circle_post(
+        request,
+        pk,
+        lambda c: circle_actions.approve_member(
+            circle=c, by=request.user, user_id=user_pk, accept=accept
+        ),
+        "They are in." if accept else "They are told the circle is full for now.",
+    )
+
+
+@login_required
+@require_POST
+def new_session(request: HttpRequest, pk: int) -> HttpResponse:
+    form = MeetingForm(request.POST, user=request.user)
+    if not form.is_valid() or not form.cleaned_data.get("starts_at"):
+        errors = "; ".join(e for field in form.errors.values() for e in field)
+        messages.error(request, errors or "Check the date and time.")
+        return redirect("community:circle", pk=pk)
+    data = form.cleaned_data
+    return _circle_post(
+        request,
+        pk,
+        lambda c: meetings.schedule_session(
+            c,
+            request.user,
+            starts_at=data["starts_at"],
+            duration=data["duration"],
+            place=data["place"],
+        ),
+        "The session is planned: everyone in the circle has the invitation.",
+        "sessions",
+    )
+
+
+@login_required
+@require_POST
+def cancel_session(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
+    return _circle_post(
+        request,
+        pk,
+        lambda c: meetings.cancel_session(
+            Meeting.objects.get(pk=meeting_pk, circle=c), request.user
+        ),
+        "The session is cancelled; everyone is told.",
+        "sessions",
+    )
+
+
+@login_required
+@require_POST
+def answer_session(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
+    going = request.POST.get("going") == "yes"
+    return _circle_post(
+        request,
+        pk,
+        lambda c: circle_actions.answer_session(
+            circle=c, meeting_id=meeting_pk, user=request.user, going=going
+        ),
+        "See you there." if going else "Noted: you will not be there.",
+        f"session-{meeting_pk}",
+    )
+
+
+@login_required
+@require_POST
+def session_agenda(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
+    return _circle_post(
+        request,
+        pk,
+        lambda c: circle_actions.add_agenda_item(
+            circle=c, meeting_id=meeting_pk, user=request.user, text=request.POST.get("text", "")
+        ),
+        "Added to the agenda.",
+        f"session-{meeting_pk}",
+    )
+
+
+@login_required
+@require_POST
+def session_note(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
+    return _circle_post(
+        request,
+        pk,
+        lambda c: circle_actions.add_note(
+            circle=c,
+            meeting_id=meeting_pk,
+            user=request.user,
+            text=request.POST.get("text", ""),
+            private=request.POST.get("private") == "on",
+        ),
+        "Your note is saved.",
+        f"session-{meeting_pk}",
+    )
+
+
+@login_required
+@require_POST
+def session_check_in(request: HttpRequest, pk: int, meeting_pk: int) -> HttpResponse:
+    rating = request.POST.get("rating", "")
+    return _circle_post(
+        request,
+        pk,
+        lambda c: circle_actions.check_in(
+            circle=c,
+            meeting_id=meeting_pk,
+            user=request.user,
+            rating=int(rating) if rating.isdigit() else 0,
+            apply=request.POST.get("apply", ""),
+        ),
+        "Thank you for checking in.",
+        f"session-{meeting_pk}",
+    )
+
+
+@login_required
+@require_POST
+def circle_action(request: HttpRequest, pk: int) -> HttpResponse:
+    owner = request.POST.get("owner", "")
+    due = parse_date(request.POST.get("due_on", "") or "") if request.POST.get("due_on") else None
+    return _circle_post(
+        request,
+        pk,
+        lambda c: circle_actions.add_action(
+            circle=c,
+            user=request.user,
+            owner_id=int(owner) if owner.isdigit() else 0,
+            text=request.POST.get("text", ""),
+            due_on=due,
+        ),
+        "Action item added.",
+        "actions",
+    )
+
+
+@login_required
+@require_POST
+def toggle_circle_action(request: HttpRequest, pk: int, action_pk: int) -> HttpResponse:
+    return _circle_post(
+        request,
+        pk,
+        lambda c: circle_actions.toggle_action(circle=c, user=request.user, action_id=action_pk),
+        "Saved.",
+        "actions",
+    )

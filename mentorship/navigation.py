@@ -40,6 +40,7 @@ def _items(request: HttpRequest, user) -> list[NavItem]:
         ("Requests", reverse("matching:requests"), "inbox"),
         ("Mentorships", reverse("matching:mentorships"), "handshake"),
         ("Notifications", notifications, "bell"),
+        ("Circles", reverse("community:circles"), "users"),
         ("Events", reverse("community:events"), "calendar"),
         ("People", reverse("profiles:people"), "users"),
         ("My profile", reverse("profiles:me"), "user"),
