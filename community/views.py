@@ -420,6 +420,7 @@ def circles(request: HttpRequest) -> HttpResponse:
         circle_actions.joinable(request.user)
         .select_related("facilitator")
         .annotate(seats=Count("members", filter=Q(members__status=CircleMember.Status.ACTIVE)))
+        .order_by("topic", "pk")
     )
     return TemplateResponse(
         request,

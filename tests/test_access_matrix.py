@@ -10,12 +10,12 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from cohorts.models import Cohort, Enrollment, MatchRun, Proposal
+from cohorts.models import Cohort, CohortCircle, Enrollment, MatchRun, Proposal
 from community.models import Event, Rsvp, Story
 from conversations import actions
 from conversations.models import Announcement, Message, Notification, Receipt
-from matching.models import MentorRequest, Mentorship
-from meetings.models import Meeting
+from matching.models import Circle, CircleMember, MentorRequest, Mentorship
+from meetings.models import ActionItem, AgendaItem, CheckIn, Meeting, Note
 from profiles.models import Email, Goal, MentorOffer, Profile
 from tests.conftest import make_person
 
@@ -193,6 +193,23 @@ MATRIX = {
     "community:withdraw": row(LOGIN, NOT_ALLOWED),
     "community:review": row(LOGIN, NOT_ALLOWED),
     "community:consent": row(LOGIN, NOT_ALLOWED),
+    # Circles: a circle formed by a cohort someone else runs, the user not in it: its page and
+    # everything in it are for its members (and, read-only, its cohort's admins) alone.
+    "community:circles": row(LOGIN, OK),
+    "community:circle-new": row(LOGIN, OK),
+    "community:circle": row(LOGIN, NOT_FOUND),
+    "community:circle-join": row(LOGIN, NOT_ALLOWED),
+    "community:circle-leave": row(LOGIN, NOT_ALLOWED),
+    "community:circle-approve": row(LOGIN, NOT_ALLOWED),
+    "community:session-new": row(LOGIN, NOT_ALLOWED),
+    "community:circle-action": row(LOGIN, NOT_ALLOWED),
+    "community:circle-action-toggle": row(LOGIN, NOT_ALLOWED),
+    "community:session-cancel": row(LOGIN, NOT_ALLOWED),
+    "community:session-answer": row(LOGIN, NOT_ALLOWED),
+    "community:session-agenda": row(LOGIN, NOT_ALLOWED),
+    "community:session-note": row(LOGIN, NOT_ALLOWED),
+    "community:session-check-in": row(LOGIN, NOT_ALLOWED),
+    "cohorts:circles": row(LOGIN, NOT_FOUND),
 }
 
 # The admin site: nobody but staff gets in. Its many patterns share one rule, with the few
@@ -318,6 +335,31 @@ OBJECT_ARGS = {
             "community:withdraw",
             "community:review",
             "community:consent",
+        )
+    },
+    **{
+        name: (lambda o: {"pk": o["others_circle"].pk})
+        for name in (
+            "community:circle",
+            "community:circle-join",
+            "community:circle-leave",
+            "community:session-new",
+            "community:circle-action",
+        )
+    },
+    "community:circle-approve": lambda o: {"pk": o["others_circle"].pk, "user_pk": 1},
+    "community:circle-action-toggle": lambda o: {
+        "pk": o["others_circle"].pk,
+        "action_pk": o["others_circle_action"].pk,
+    },
+    **{
+        name: (lambda o: {"pk": o["others_circle"].pk, "meeting_pk": o["others_session"].pk})
+        for name in (
+            "community:session-cancel",
+            "community:session-answer",
+            "community:session-agenda",
+            "community:session-note",
+            "community:session-check-in",
         )
     },
     "cohorts:run-status": lambda o: {"slug": o["others_cohort"].slug, "pk": o["others_run"].pk},
@@ -459,7 +501,19 @@ def others_community(cohort: Cohort, other) -> dict:
     story = Story.objects.create(
         author=other, cohort=cohort, title="Olga's story", body="Draft", status="submitted"
     )
-    return {"others_event": event, "others_story": story}
+    circle = Circle.objects.create(
+        topic="Olga's circle", facilitator=other, joining="formed", weekday=1, start_minute=600
+    )
+    CohortCircle.objects.create(cohort=cohort, circle=circle)
+    session = Meeting.objects.create(circle=circle, starts_at=timezone.now() - timedelta(hours=2))
+    action = ActionItem.objects.create(circle=circle, owner=other, text="Olga's to do")
+    return {
+        "others_event": event,
+        "others_story": story,
+        "others_circle": circle,
+        "others_session": session,
+        "others_circle_action": action,
+    }
 
 
 COMMUNITY_POSTS = {
@@ -471,6 +525,17 @@ COMMUNITY_POSTS = {
     "community:withdraw": {},
     "community:review": {"decision": "approve"},
     "community:consent": {"consent": "yes"},
+    "community:circle-join": {},
+    "community:circle-leave": {},
+    "community:circle-approve": {"decision": "accept"},
+    "community:session-new": {"day": "2027-01-05", "start": "18:00", "duration": 60},
+    "community:circle-action": {"owner": "1", "text": "Mine now"},
+    "community:circle-action-toggle": {},
+    "community:session-cancel": {},
+    "community:session-answer": {"going": "yes"},
+    "community:session-agenda": {"text": "Let me in"},
+    "community:session-note": {"text": "Let me in"},
+    "community:session-check-in": {"rating": "5", "apply": "Nothing"},
 }
 
 
@@ -493,6 +558,11 @@ def test_posts_to_other_peoples_events_and_stories_find_nothing(client, db):
     objects["others_event"].refresh_from_db()
     assert objects["others_event"].status == "scheduled"
     assert Story.objects.get().status == "submitted"
+    circle = objects["others_circle"]
+    assert not CircleMember.objects.filter(circle=circle).exists()
+    assert circle.sessions.get().status == "scheduled" and circle.sessions.count() == 1
+    assert not (AgendaItem.objects.exists() or Note.objects.exists() or CheckIn.objects.exists())
+    assert ActionItem.objects.get().done is False
 
 
 POSTS = {

@@ -32,6 +32,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from cohorts import circles as cohort_circles
 from cohorts import matchrun
 from cohorts import services as cohorts
 from cohorts.models import Cohort, MatchRun
@@ -289,6 +290,23 @@ def send_every_app_email(django_capture_on_commit_callbacks) -> None:
             event=workshop, by=staff, starts_at=start + timedelta(days=1), duration_minutes=90
         )
         community.cancel_event(event=workshop, by=staff)
+        # A circle of the cohort, formed and published: its member is told.
+        leader = make_mentor("lea@example.org", "Lea Leader")
+        enrol(cohort, leader, "mentor")
+        topic = ora.goals.first().skills.first()
+        circle = cohort_circles.add_circle(
+            cohort=cohort,
+            facilitator=leader,
+            topic="Pricing",
+            skills=[topic],
+            kind="mentor",
+            size=4,
+            weekday=1,
+            start_minute=18 * 60,
+        )
+        cohort_circles.form_circles(cohort=cohort)
+        assert cohort_circles.publish_circles(cohort=cohort) >= 1
+        assert circle.members.exists()
 
 
 def test_every_app_email_names_the_site_and_links_only_to_site_url(
