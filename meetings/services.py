@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
+from django.apps import apps
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -783,13 +784,28 @@ def not_a_fit(mentorship: Mentorship, mentee: User) -> Closure:
 
 
 def impact(mentor: User) -> dict:
-    """A mentor's record: mentees helped, meetings and hours, goals achieved, thank-you notes."""
+    """A mentor's record: mentees helped, meetings and hours (pairs' and circles'), circle
+    members, sessions and events hosted, goals achieved, thank-you notes."""
     pairs = Mentorship.objects.filter(mentor=mentor)
-    met = Meeting.objects.filter(
-        mentorship__mentor=mentor, status=Meeting.Status.SCHEDULED, starts_at__lte=timezone.now()
+    held = Meeting.objects.filter(status=Meeting.Status.SCHEDULED, starts_at__lte=timezone.now())
+    met = held.filter(mentorship__mentor=mentor)
+    sessions = held.filter(circle__facilitator=mentor)
+    minutes = sum(met.values_list("duration_minutes", flat=True)) + sum(
+        sessions.values_list("duration_minutes", flat=True)
     )
-    minutes = sum(met.values_list("duration_minutes", flat=True))
+    # Events are the community app's, to the right of this one: read through the app registry.
+    event = apps.get_model("community", "Event")
     return {
+        "circle_members": CircleMember.objects.filter(
+            circle__facilitator=mentor, status__in=["active", "left"], joined_at__isnull=False
+        )
+        .values("user")
+        .distinct()
+        .count(),
+        "sessions": sessions.count(),
+        "events": event.objects.filter(
+            organiser=mentor, status=event.Status.SCHEDULED, starts_at__lte=timezone.now()
+        ).count(),
         "mentees": pairs.values("mentee").distinct().count(),
         "active": pairs.filter(status=Mentorship.Status.ACTIVE).count(),
         "meetings": met.count(),

@@ -229,3 +229,45 @@ def test_someone_outside_a_formed_circle_finds_nothing(client, running):
     )
     assert response.status_code == 404
     assert not AgendaItem.objects.exists()
+
+
+def test_the_mentors_record_counts_circle_members_sessions_and_events_hosted(
+    client, running, cohort
+):
+    from community import actions as community
+    from community.models import Event
+
+    circle, _, _, _ = running
+    fay = circle.facilitator
+    cohort.admins.add(fay)
+    Event.objects.create(
+        cohort=cohort,
+        organiser=fay,
+        title="Past talk",
+        starts_at=timezone.now() - timedelta(days=3),
+        ends_at=timezone.now() - timedelta(days=3, hours=-1),
+        zone="UTC",
+        place="Hall",
+        capacity=10,
+    )
+    community.plan_event(
+        organiser=fay,
+        cohort=cohort,
+        title="Future talk",
+        description="",
+        starts_at=timezone.now() + timedelta(days=3),
+        duration_minutes=60,
+        capacity=5,
+        place="Hall",
+    )
+    CircleMember.objects.filter(circle=circle).update(joined_at=timezone.now())
+
+    record = meetings.impact(fay)
+
+    assert (record["circle_members"], record["sessions"], record["events"]) == (2, 1, 1)
+    assert record["hours"] == 1.0
+    client.force_login(fay)
+    page = client.get(reverse("meetings:impact")).content.decode()
+    assert (
+        "<dt>Circle members</dt><dd>2</dd>" in page and "<dt>Events hosted</dt><dd>1</dd>" in page
+    )
