@@ -30,10 +30,10 @@ from django.test import Client
 
 from cohorts import matchrun
 from cohorts.models import Cohort, MatchRun
+from community.management.commands.seed_demo import DEMO_ADMIN_EMAIL
 from matching.actions import NewPair, start_mentorships
 from matching.models import Mentorship
 from meetings.demo import COHORT_SLUG
-from meetings.management.commands.seed_demo import DEMO_ADMIN_EMAIL
 from profiles.demo import DEMO_DOMAIN
 from profiles.models import Goal, Profile, User
 from tests.faults.stack import PATH, Process, database_url, free_port, spawn, wait_until

@@ -132,3 +132,21 @@ def test_every_demo_person_has_a_unique_full_name():
 
     repeated = {name: n for name, n in Counter(p.name for p in people).items() if n > 1}
     assert not repeated
+
+
+def test_the_demo_has_a_circle_an_event_with_a_waitlist_and_a_published_story(db, settings):
+    from community.models import Event, Story
+    from matching.models import Circle
+
+    settings.DEBUG = True
+    output = seed(mentors=20, mentees=60, seed=3)
+
+    assert "Created a circle of the cohort, a workshop and a published story." in output
+    circle = Circle.objects.get()
+    assert circle.members.filter(status="active").count() == 4
+    assert circle.sessions.count() == 2
+    event = Event.objects.get()
+    assert event.rsvps.filter(status="going").count() == event.capacity == 3
+    assert event.rsvps.filter(status="waiting").count() == 2
+    assert Story.objects.published().count() == 1
+    assert "Created a circle" not in seed(mentors=20, mentees=60, seed=3)  # once

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 
+from community.demo import seed_community
 from meetings.demo import seed_journeys
 from profiles.demo import DEMO_DOMAIN, DEMO_PASSWORD, seed_people
 from profiles.models import Skill, User
@@ -17,7 +18,8 @@ DEMO_ADMIN_PASSWORD = DEMO_PASSWORD
 class Command(BaseCommand):
     help = (
         "Load demo data for a development server: a demo admin, and mentors and mentees with "
-        "goals, offers and weekly availability, a cohort, requests and pairs with meetings. "
+        "goals, offers and weekly availability, a cohort, requests and pairs with meetings, a "
+        "circle, an event and a story. "
         "Deterministic for a given --seed; people already "
         "there are kept, so running it twice adds nothing."
     )
@@ -53,6 +55,8 @@ class Command(BaseCommand):
                 "Created the demo cohort (January mentoring month, run by the demo admin), "
                 "requests waiting and pairs with meetings."
             )
+        if seed_community(admin):
+            self.stdout.write("Created a circle of the cohort, a workshop and a published story.")
         demo = User.objects.filter(email__endswith=f"@{DEMO_DOMAIN}").order_by("pk")
         mentee = demo.filter(profile__is_mentee=True, profile__is_mentor=False).first()
         mentor = demo.filter(profile__is_mentor=True, offer__accepting_requests=True).first()
