@@ -21,6 +21,9 @@ too. Model by model, in one transaction:
   goal", with no description or skills, so the other person's plan and record stay whole.
 - MentorOffer, Expertise, AvailabilityWindow, EmailPreference, Digest, CalendarFeed (its address
   stops working), Notification, Receipt: deleted.
+- Rsvp: places at events ahead go to the next in line, then all are deleted; SessionAnswer and
+  Story: deleted. CircleMember: left; circles the person facilitated close (their sessions and
+  notes stay, the other members' record).
 - Message: stays, like a shared note: it was written to the other person, whose conversation it
   is too. Other people's notifications that name the person are scrubbed (below).
 - MentorRequest: open ones the person sent are deleted; open ones sent to them are declined, and
@@ -69,12 +72,13 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from cohorts.models import Enrollment, PairRule, Proposal, Unmatched
+from community.models import Rsvp, SessionAnswer, Story
 from conversations.models import Message, Notification, Receipt
 from matching import notify
 from matching import services as matching_services
 from matching.actions import end_mentorship
 from matching.loader import bump_version
-from matching.models import Block, MentorRequest, Mentorship
+from matching.models import Block, Circle, CircleMember, MentorRequest, Mentorship
 from matching.services import MatchingError
 from meetings import services as meeting_services
 from meetings.models import (
@@ -165,6 +169,18 @@ def build_export(*, user: User) -> Export:
         ],
         "cohorts": _cohorts(user),
         "conversations": _conversations(user),
+        "circles": [
+            {"circle": seat.circle.topic, "status": seat.status, "joined_at": seat.joined_at}
+            for seat in CircleMember.objects.filter(user=user).select_related("circle")
+        ],
+        "events": [
+            {"event": r.event.title, "starts_at": r.event.starts_at, "status": r.status}
+            for r in Rsvp.objects.filter(user=user).select_related("event")
+        ],
+        "stories": [
+            {"title": st.title, "text": st.body, "status": st.status, "created_at": st.created_at}
+            for st in Story.objects.filter(author=user)
+        ],
         "notifications": [
             {"kind": n.kind, "text": n.text, "created_at": n.created_at, "read_at": n.read_at}
             for n in Notification.objects.filter(user=user).order_by("created_at", "pk")
@@ -489,6 +505,7 @@ def erase_account(*, user: User) -> User:
         detail={"user": user.pk, "via": "self-service"},
     )
     _end_pairs(user)
+    _leave_community(user)
     _close_open_requests(user)
     _delete_own_things(user)
     _leave_cohorts(user)
@@ -560,6 +577,22 @@ def _end_pairs(user: User) -> None:
     Reminder.objects.filter(meeting__in=meetings, status=Reminder.Status.PENDING).update(
         status=Reminder.Status.CANCELLED
     )
+
+
+def _leave_community(user: User) -> None:
+    """Places at events ahead go to the next in line; circles are left, and those the person
+    facilitated close; their stories are deleted (their own words, public until now)."""
+    from community import actions as community
+
+    for place in Rsvp.objects.filter(
+        user=user, status=Rsvp.Status.GOING, event__starts_at__gt=timezone.now()
+    ).select_related("event"):
+        community.cancel_rsvp(event=place.event, user=user)
+    Rsvp.objects.filter(user=user).delete()
+    SessionAnswer.objects.filter(user=user).delete()
+    CircleMember.objects.filter(user=user).update(status=CircleMember.Status.LEFT)
+    Circle.objects.filter(facilitator=user).update(status=Circle.Status.CLOSED)
+    Story.objects.filter(author=user).delete()
 
 
 def _close_open_requests(user: User) -> None:
