@@ -267,3 +267,16 @@ def test_the_admin_plans_an_event_with_the_form_and_errors_show_beside_the_field
     assert good.status_code == 302 and good.url == reverse("community:event", args=[event.pk])
     assert event.starts_at.astimezone(meetings.zone_of(admin)).strftime("%H:%M") == "18:00"
     assert event.ends_at - event.starts_at == timedelta(minutes=90)
+
+
+def test_the_dashboard_loads_the_next_events_this_person_may_go_to(client, cohort, admin):
+    event = plan(cohort, admin)
+    member = joiner(cohort, 1)
+    client.force_login(member)
+
+    dashboard = client.get(reverse("home")).content.decode()
+    panel = client.get(reverse("community:upcoming"), headers={"HX-Request": "true"})
+
+    assert f'hx-get="{reverse("community:upcoming")}"' in dashboard
+    html = panel.content.decode()
+    assert "<html" not in html and event.title in html and "0 of 3 going" in html
