@@ -21,6 +21,7 @@ from community.actions import CommunityError
 from community.calendar import event_ics
 from community.forms import EventForm, OpenCircleForm, ReviewForm, StoryForm
 from community.models import Event, Rsvp, Story
+from conversations.selectors import open_conversation
 from matching.models import Circle, CircleMember
 from meetings import services as meetings
 from meetings.forms import MeetingForm
@@ -484,6 +485,8 @@ def circle(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if role is not circle_actions.Role.OUTSIDER:
         context.update(circle_workspace(found, request.user))
+    if context["takes_part"]:  # the circle's conversation is its people's alone
+        context["conversation"] = open_conversation(reader=request.user, circle=found)
     return TemplateResponse(request, "community/circle.html", context)
 
 

@@ -62,11 +62,14 @@ def _pair_of(subject) -> tuple[int, int]:
     return subject.mentee_id, subject.mentor_id
 
 
-def thread_for(*, request=None, mentorship=None) -> Thread:
-    """The one thread of a request or a pair, made on first use. A pair that grew from a request
-    carries on the request's thread, so the conversation before the answer stays with the pair."""
+def thread_for(*, request=None, mentorship=None, circle=None) -> Thread:
+    """The one thread of a request, a pair or a circle, made on first use. A pair that grew from
+    a request carries on the request's thread, so the conversation before the answer stays with
+    the pair. A circle's participants follow its membership."""
+    if circle is not None:
+        return _circle_thread(circle)
     if (request is None) == (mentorship is None):
-        raise ValueError("Give a request or a mentorship.")
+        raise ValueError("Give a request, a mentorship or a circle.")
     for _attempt in range(2):
         try:
             with transaction.atomic():
@@ -74,6 +77,25 @@ def thread_for(*, request=None, mentorship=None) -> Thread:
         except IntegrityError:  # made at the same moment by another request: read theirs
             continue
     return _find_or_make(request=request, mentorship=mentorship)
+
+
+def _circle_thread(circle) -> Thread:
+    try:
+        with transaction.atomic():
+            thread, _ = Thread.objects.get_or_create(circle=circle)
+    except IntegrityError:  # made at the same moment: read that one
+        thread = Thread.objects.get(circle=circle)
+    Participant.objects.bulk_create(
+        [Participant(thread=thread, user_id=pk) for pk in _circle_people(circle)],
+        ignore_conflicts=True,
+    )
+    return thread
+
+
+def _circle_people(circle) -> list[int]:
+    """The facilitator and the active members: who take part in a circle now."""
+    members = circle.members.filter(status="active").values_list("user_id", flat=True)
+    return [circle.facilitator_id, *members]
 
 
 def _find_or_make(*, request, mentorship) -> Thread:
@@ -118,9 +140,17 @@ def participant(*, thread: Thread, user: User) -> Participant | None:
 
 def read_only_reason(*, thread: Thread, user: User) -> str | None:
     """Why this person cannot write in this thread now, or None when they can. The one rule:
-    only its two people write; a closed pair's thread is a read-only record; a request withdrawn,
+    only its two people write (a circle's: its facilitator and active members, while it is
+    active); a closed pair's thread is a read-only record; a request withdrawn,
     expired or reported takes no more messages (declined ones do: a kind word after a no); and
     once either has reported the other, neither writes to the other again."""
+    if thread.circle_id:
+        circle = thread.circle
+        if user.pk not in _circle_people(circle):
+            return "Only the circle's facilitator and members can write in it."
+        if circle.status != circle.Status.ACTIVE:
+            return "This circle is closed: its conversation is kept, read-only."
+        return None
     subject = thread.subject
     mentee_id, mentor_id = _pair_of(subject)
     if user.pk not in (mentee_id, mentor_id):
@@ -155,7 +185,9 @@ def _clean_body(body: str) -> str:
 
 
 def thread_url(thread: Thread) -> str:
-    """Where a thread is read: its pair's page, or its request's."""
+    """Where a thread is read: its circle's page, its pair's, or its request's."""
+    if thread.circle_id:
+        return reverse("community:circle", args=[thread.circle_id]) + "#conversation"
     if thread.mentorship_id:
         return reverse("meetings:pair", args=[thread.mentorship_id]) + "#conversation"
     return reverse("matching:request", args=[thread.request_id]) + "#conversation"
@@ -170,7 +202,7 @@ def post_message(*, thread: Thread, author: User, body: str) -> Message:
         # The thread row is locked: messages of one thread are numbered and notified in turn.
         thread = (
             Thread.objects.select_for_update(of=("self",))
-            .select_related("request", "mentorship")
+            .select_related("request", "mentorship", "circle")
             .get(pk=thread.pk)
         )
         reason = read_only_reason(thread=thread, user=author)
@@ -182,7 +214,10 @@ def post_message(*, thread: Thread, author: User, body: str) -> Message:
             read_up_to=message.pk, read_at=now
         )
         url = thread_url(thread)
-        for other in Participant.objects.filter(thread=thread).exclude(user=author):
+        others = Participant.objects.filter(thread=thread).exclude(user=author)
+        if thread.circle_id:  # those who left the circle hear no more of it
+            others = others.filter(user_id__in=_circle_people(thread.circle))
+        for other in others:
             _tell_of_message(other, author=author, url=url, now=now)
     return message
 
@@ -220,7 +255,7 @@ def edit_message(*, message: Message, by: User, body: str) -> Message:
     with transaction.atomic():
         message = (
             Message.objects.select_for_update(of=("self",))
-            .select_related("thread__request", "thread__mentorship")
+            .select_related("thread__request", "thread__mentorship", "thread__circle")
             .get(pk=message.pk)
         )
         if message.author_id != by.pk:
@@ -247,21 +282,24 @@ def report_message(*, message: Message, by: User, reason: str = "") -> Message:
     with transaction.atomic():
         message = (
             Message.objects.select_for_update(of=("self",))
-            .select_related("thread__request", "thread__mentorship", "author")
+            .select_related("thread__request", "thread__mentorship", "thread__circle", "author")
             .get(pk=message.pk)
         )
-        mentee_id, mentor_id = _pair_of(message.thread.subject)
-        if by.pk not in (mentee_id, mentor_id) or message.author_id == by.pk:
+        thread = message.thread
+        people = _circle_people(thread.circle) if thread.circle_id else _pair_of(thread.subject)
+        if by.pk not in people or message.author_id == by.pk:
             raise ConversationError("You can report only the other person's messages.")
         if message.reported_at is None:
             message.reported_at = timezone.now()
             message.report_reason = reason.strip()[:2000]
             message.save(update_fields=["reported_at", "report_reason"])
-        apps.get_model("matching", "Block").objects.get_or_create(
-            mentor_id=mentor_id,
-            mentee_id=mentee_id,
-            defaults={"request_id": message.thread.request_id, "reason": reason.strip()[:2000]},
-        )
+        if not thread.circle_id:  # in a circle, staff act on the report; two people block
+            mentee_id, mentor_id = people
+            apps.get_model("matching", "Block").objects.get_or_create(
+                mentor_id=mentor_id,
+                mentee_id=mentee_id,
+                defaults={"request_id": thread.request_id, "reason": reason.strip()[:2000]},
+            )
         for member in User.objects.filter(is_staff=True, is_active=True).order_by("pk"):
             _email(
                 "reported",
@@ -381,7 +419,7 @@ def send_message_emails(now: datetime | None = None) -> int:
             due = list(
                 Participant.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(email_due_at__lte=now)
-                .select_related("user", "thread__request", "thread__mentorship")
+                .select_related("user", "thread__request", "thread__mentorship", "thread__circle")
                 .order_by("email_due_at", "pk")[:EMAIL_BATCH]
             )
             if not due:

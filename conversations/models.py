@@ -22,8 +22,9 @@ EDIT_WINDOW = timedelta(minutes=10)
 
 
 class Thread(models.Model):
-    """The conversation of a request, carried on by the pair it becomes, or of a cohort's pair.
-    Its two participants are the mentee and the mentor."""
+    """The conversation of a request, carried on by the pair it becomes, or of a cohort's pair
+    (its two participants: the mentee and the mentor), or of a circle (its facilitator and
+    members)."""
 
     request = models.OneToOneField(
         "matching.MentorRequest",
@@ -39,12 +40,21 @@ class Thread(models.Model):
         on_delete=models.CASCADE,
         related_name="thread",
     )
+    circle = models.OneToOneField(
+        "matching.Circle",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="thread",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints: ClassVar = [
             models.CheckConstraint(
-                condition=Q(request__isnull=False) | Q(mentorship__isnull=False),
+                condition=Q(request__isnull=False)
+                | Q(mentorship__isnull=False)
+                | Q(circle__isnull=False),
                 name="thread_has_a_subject",
             ),
         ]
@@ -54,8 +64,8 @@ class Thread(models.Model):
 
     @property
     def subject(self):
-        """The pair once there is one, else the request."""
-        return self.mentorship or self.request
+        """The circle, or the pair once there is one, else the request."""
+        return self.circle or self.mentorship or self.request
 
 
 class Participant(models.Model):

@@ -29,6 +29,9 @@ class Conversation:
     read_only: str | None  # why the reader cannot write, or None
     other_read_at: object = None  # when the other person last read it
     unread_from: int = 0  # the first message the reader had not read before opening it (0: none)
+    group: bool = False  # a circle's: many people, receipts counted
+    others: int = 0  # in a group, how many besides the reader
+    seen_by: int = 0  # in a group, how many of them read the reader's last message
 
     @property
     def last_seen_pk(self) -> int | None:
@@ -51,7 +54,12 @@ def conversation(*, thread: Thread, reader: User) -> Conversation:
         .order_by("pk")
     )
     now = timezone.now()
-    other_read = other.read_up_to if other else 0
+    group = bool(thread.circle_id)
+    if group:  # anyone else having read it is enough for "Seen"; the count says how many
+        reads = [p.read_up_to for uid, p in members.items() if uid != reader.pk]
+        other, other_read = None, max(reads, default=0)
+    else:
+        other_read = other.read_up_to if other else 0
     rows = [
         MessageRow(
             message=m,
@@ -66,6 +74,9 @@ def conversation(*, thread: Thread, reader: User) -> Conversation:
         thread=thread,
         rows=rows,
         other=other.user if other else None,
+        group=group,
+        others=len(members) - (1 if mine else 0),
+        seen_by=_seen_by(members, reader, messages),
         read_only=read_only,
         other_read_at=other.read_at if other else None,
         unread_from=next(
@@ -79,10 +90,17 @@ def conversation(*, thread: Thread, reader: User) -> Conversation:
     )
 
 
-def open_conversation(*, reader: User, request=None, mentorship=None) -> Conversation:
-    """The thread of a request or a pair as its reader sees it on the page, which reads it: what
-    was new is marked so on this view (`unread_from`) and read from now on."""
-    thread = actions.thread_for(request=request, mentorship=mentorship)
+def _seen_by(members: dict, reader: User, messages: list[Message]) -> int:
+    last = next((m.pk for m in reversed(messages) if m.author_id == reader.pk), None)
+    if last is None:
+        return 0
+    return sum(1 for uid, p in members.items() if uid != reader.pk and p.read_up_to >= last)
+
+
+def open_conversation(*, reader: User, request=None, mentorship=None, circle=None) -> Conversation:
+    """The thread of a request, a pair or a circle as its reader sees it on the page, which reads
+    it: what was new is marked so on this view (`unread_from`) and read from now on."""
+    thread = actions.thread_for(request=request, mentorship=mentorship, circle=circle)
     shown = conversation(thread=thread, reader=reader)
     actions.mark_thread_read(thread=thread, user=reader)
     return shown

@@ -26,7 +26,7 @@ def _thread(request: HttpRequest, pk: int) -> Thread:
     """A thread the signed-in person is one of the two people of; 404 for anyone else."""
     return get_object_or_404(
         Thread.objects.filter(participants__user=request.user).select_related(
-            "request", "mentorship"
+            "request", "mentorship", "circle"
         ),
         pk=pk,
     )

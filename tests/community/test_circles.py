@@ -271,3 +271,28 @@ def test_the_mentors_record_counts_circle_members_sessions_and_events_hosted(
     assert (
         "<dt>Circle members</dt><dd>2</dd>" in page and "<dt>Events hosted</dt><dd>1</dd>" in page
     )
+
+
+def test_the_circle_talks_in_one_thread_that_only_its_people_write_in(client, running):
+    from conversations import actions as conversations
+    from conversations.actions import ConversationError
+
+    circle, (member, other), _, _ = running
+    thread = conversations.thread_for(circle=circle)
+    conversations.post_message(thread=thread, author=member, body="Slides for Thursday?")
+
+    for person in (circle.facilitator, other):
+        line = Notification.objects.get(user=person, kind="message")
+        assert line.url == reverse("community:circle", args=[circle.pk]) + "#conversation"
+    CircleMember.objects.filter(user=other).update(status="left")
+    with pytest.raises(ConversationError, match="facilitator and members"):
+        conversations.post_message(thread=thread, author=other, body="Still here?")
+    client.force_login(circle.facilitator)
+    page = client.get(reverse("community:circle", args=[circle.pk])).content.decode()
+    assert "The circle&#x27;s conversation" in page or "The circle's conversation" in page
+    assert "Slides for Thursday?" in page and "Write to the circle" in page
+    client.force_login(member)
+    assert (
+        "Seen by 1 of 2"
+        in client.get(reverse("community:circle", args=[circle.pk])).content.decode()
+    )
