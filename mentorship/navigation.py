@@ -7,6 +7,9 @@ from django.utils.functional import SimpleLazyObject
 
 from conversations.actions import unread_count
 
+# Shown as their icon alone, with a tooltip, so that the navigation fits one line.
+COMPACT = frozenset({"Notifications", "My profile", "Account"})
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -15,6 +18,7 @@ class NavItem:
     current: bool
     icon: str = ""  # a symbol of static/icons/sprite.svg
     counter: bool = False  # shows the unread count beside it
+    compact: bool = False  # the icon alone on wide screens (the label stays for screen readers)
 
 
 def navigation(request: HttpRequest) -> dict:
@@ -40,8 +44,7 @@ def _items(request: HttpRequest, user) -> list[NavItem]:
         ("Requests", reverse("matching:requests"), "inbox"),
         ("Mentorships", reverse("matching:mentorships"), "handshake"),
         ("Notifications", notifications, "bell"),
-        ("Circles", reverse("community:circles"), "users"),
-        ("Events", reverse("community:events"), "calendar"),
+        ("Community", reverse("community:events"), "calendar"),
         ("People", reverse("profiles:people"), "users"),
         ("My profile", reverse("profiles:me"), "user"),
     ]
@@ -53,6 +56,9 @@ def _items(request: HttpRequest, user) -> list[NavItem]:
             items.append(("Outbox", reverse("profiles:outbox"), "mail"))
     items.append(("Account", reverse("account_email"), "settings"))
     path = request.path
+    # The community's pages (events, circles, stories) share one item.
+    if path.startswith(("/circles/", "/stories/")):
+        path = reverse("community:events")
     return [
         NavItem(
             label,
@@ -60,6 +66,7 @@ def _items(request: HttpRequest, user) -> list[NavItem]:
             path == url or (url != "/" and path.startswith(url)),
             icon,
             counter=url == notifications,
+            compact=label in COMPACT,
         )
         for label, url, icon in items
     ]

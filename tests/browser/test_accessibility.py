@@ -13,10 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from cohorts.models import Cohort, Enrollment, MatchRun
+from cohorts.models import Cohort, CohortCircle, Enrollment, MatchRun
 from cohorts.tasks import run_matching
+from community import actions as community
 from conversations import actions as conversations
-from matching.models import MentorRequest, Mentorship
+from matching.models import Circle, CircleMember, MentorRequest, Mentorship
 from meetings.models import Meeting
 from tests.browser.helpers import collect_errors, sign_in
 from tests.conftest import PASSWORD, ensure_skills, make_person
@@ -78,7 +79,38 @@ def seed() -> dict[str, int]:
     run = MatchRun.objects.create(cohort=cohort, created_by=admin)
     run_matching(run.pk)
     assert MentorRequest.objects.count() == 2
-    return {"pair": pair.pk, "nora": nora.pk, "sent": sent.pk, "received": received.pk}
+    # A circle Mina is in, with a session ahead; a workshop; a published story.
+    circle = Circle.objects.create(
+        topic="Negotiation practice", facilitator=marco, weekday=1, start_minute=18 * 60
+    )
+    CohortCircle.objects.create(cohort=cohort, circle=circle)
+    CircleMember.objects.create(circle=circle, user=mina, status="active", joined_at=now)
+    Meeting.objects.create(circle=circle, starts_at=now + timedelta(days=2), place="Video call")
+    event = community.plan_event(
+        organiser=admin,
+        cohort=cohort,
+        title="Feedback workshop",
+        description="Bring **one** question.",
+        starts_at=now + timedelta(days=5),
+        duration_minutes=90,
+        capacity=10,
+        place="Room 4",
+    )
+    community.rsvp(event=event, user=mina)
+    story = community.write_story(
+        author=mina, title="A month that changed my plans", body="It worked.", cohort=cohort
+    )
+    community.submit_story(story=story, by=mina)
+    community.review_story(story=story, by=admin, approve=True)
+    return {
+        "pair": pair.pk,
+        "nora": nora.pk,
+        "sent": sent.pk,
+        "received": received.pk,
+        "circle": circle.pk,
+        "event": event.pk,
+        "story": story.pk,
+    }
 
 
 def journeys(ids: dict[str, int]) -> dict[str, tuple[str, list[tuple[str, str]]]]:
@@ -100,6 +132,13 @@ def journeys(ids: dict[str, int]) -> dict[str, tuple[str, list[tuple[str, str]]]
                 ("availability", reverse("profiles:availability")),
                 ("notifications", reverse("conversations:notifications")),
                 ("calendar", reverse("meetings:calendar")),
+                ("circles", reverse("community:circles")),
+                ("circle", reverse("community:circle", args=[ids["circle"]])),
+                ("events", reverse("community:events")),
+                ("event", reverse("community:event", args=[ids["event"]])),
+                ("stories", reverse("community:stories")),
+                ("story", reverse("community:story", args=[ids["story"]])),
+                ("story-form", reverse("community:story-new")),
             ],
         ),
         "mentor": (
@@ -125,6 +164,9 @@ def journeys(ids: dict[str, int]) -> dict[str, tuple[str, list[tuple[str, str]]]
                 ("review", reverse("cohorts:review", args=[SLUG])),
                 ("health", reverse("cohorts:health", args=[SLUG])),
                 ("announcements", reverse("cohorts:announcements", args=[SLUG])),
+                ("circles", reverse("cohorts:circles", args=[SLUG])),
+                ("event-form", reverse("community:event-new")),
+                ("stories-review", reverse("community:review-queue") + f"?cohort={SLUG}"),
                 ("settings", reverse("cohorts:edit", args=[SLUG])),
             ],
         ),
