@@ -128,8 +128,8 @@ WEEKDAYS = [
 ]
 
 
-class CircleForm(forms.Form):
-    """A circle of the cohort: its topic, who leads it, how many it takes and when it meets."""
+class CircleBasics(forms.Form):
+    """What every circle says: its topic and skills, how many it takes and when it meets."""
 
     topic = forms.CharField(max_length=120, error_messages={"required": "Name the circle's topic."})
     skills = forms.ModelMultipleChoiceField(
@@ -138,8 +138,6 @@ class CircleForm(forms.Form):
         help_text="The skills it works on: members are placed by their goals' skills.",
         error_messages={"required": "Choose at least one skill."},
     )
-    facilitator = forms.ModelChoiceField(queryset=User.objects.none())
-    kind = forms.ChoiceField(choices=Circle.Kind.choices, initial=Circle.Kind.MENTOR)
     size = forms.IntegerField(
         min_value=2, max_value=12, initial=6, help_text="Members at most, 2 to 12."
     )
@@ -153,6 +151,19 @@ class CircleForm(forms.Form):
         coerce=int,
         initial=60,
     )
+
+    def start_minute(self) -> int:
+        start = self.cleaned_data["start"]
+        return start.hour * 60 + start.minute
+
+
+class CircleForm(CircleBasics):
+    """A circle of the cohort: who of its participants leads it, and how."""
+
+    facilitator = forms.ModelChoiceField(queryset=User.objects.none())
+    kind = forms.ChoiceField(choices=Circle.Kind.choices, initial=Circle.Kind.MENTOR)
+
+    field_order = ["topic", "skills", "facilitator", "kind"]
 
     def __init__(self, *args, cohort: Cohort, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -599,7 +599,7 @@ def circles(request: HttpRequest, slug: str) -> HttpResponse:
                     kind=data["kind"],
                     size=data["size"],
                     weekday=data["weekday"],
-                    start_minute=data["start"].hour * 60 + data["start"].minute,
+                    start_minute=form.start_minute(),
                     duration_minutes=data["duration"],
                 )
                 messages.success(request, "The circle is set up.")

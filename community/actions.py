@@ -24,7 +24,7 @@ from community.models import Event, EventReminder, Rsvp, Story
 from conversations import actions as conversations
 from conversations.models import Notification
 from meetings import services as meetings
-from meetings.models import REMINDER_OFFSETS, Closure, EmailPreference
+from meetings.models import Closure, EmailPreference
 from profiles.mail import queue_email, render_email
 from profiles.models import User
 
@@ -105,14 +105,8 @@ def _check(*, title: str, starts_at: datetime, duration_minutes: int, capacity: 
 def _plan_reminders(event: Event, now: datetime) -> None:
     EventReminder.objects.bulk_create(
         [
-            EventReminder(
-                event=event,
-                sequence=event.sequence,
-                offset_minutes=int(offset.total_seconds() // 60),
-                due_at=event.starts_at - offset,
-            )
-            for offset in REMINDER_OFFSETS
-            if event.starts_at - offset > now
+            EventReminder(event=event, sequence=event.sequence, offset_minutes=m, due_at=due)
+            for m, due in meetings.reminder_plan(event.starts_at, now)
         ],
         ignore_conflicts=True,
     )

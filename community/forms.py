@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from django import forms
 
-from cohorts.forms import WEEKDAYS
+from cohorts.forms import CircleBasics
 from cohorts.models import Cohort
 from community import actions
 from community.models import Story
 from matching.models import Circle
 from meetings.forms import MeetingForm
-from profiles.models import Skill, User
+from profiles.models import User
 
 EVENT_LENGTHS = [
     (30, "30 minutes"),
@@ -123,29 +123,18 @@ class ReviewForm(forms.Form):
     )
 
 
-class OpenCircleForm(forms.Form):
-    """A circle people ask to join: its topic, how joining works, its size and weekly time."""
+class OpenCircleForm(CircleBasics):
+    """A circle people ask to join: the basics, and how joining works."""
 
-    topic = forms.CharField(max_length=120, error_messages={"required": "Name the circle's topic."})
-    skills = forms.ModelMultipleChoiceField(
-        queryset=Skill.objects.order_by("name"),
-        widget=forms.SelectMultiple(attrs={"size": 8}),
-        required=False,
-        help_text="The skills it works on.",
-    )
     joining = forms.ChoiceField(
         choices=[c for c in Circle.Joining.choices if c[0] != Circle.Joining.FORMED],
         initial=Circle.Joining.APPROVAL,
         widget=forms.RadioSelect,
     )
-    size = forms.IntegerField(min_value=2, max_value=12, initial=6, help_text="2 to 12 members.")
-    weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int, label="Meets every")
-    start = forms.TimeField(
-        label="At (your time zone)", widget=forms.TimeInput(attrs={"type": "time"})
-    )
-    duration = forms.TypedChoiceField(
-        label="For",
-        choices=[(45, "45 minutes"), (60, "1 hour"), (90, "1 hour 30")],
-        coerce=int,
-        initial=60,
-    )
+
+    field_order = ["topic", "skills", "joining"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["skills"].required = False
+        self.fields["start"].label = "At (your time zone)"

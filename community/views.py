@@ -447,7 +447,7 @@ def new_circle(request: HttpRequest) -> HttpResponse:
                 joining=data["joining"],
                 size=data["size"],
                 weekday=data["weekday"],
-                start_minute=data["start"].hour * 60 + data["start"].minute,
+                start_minute=form.start_minute(),
                 duration_minutes=data["duration"],
             )
         except circle_actions.CircleError as error:

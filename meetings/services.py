@@ -331,17 +331,21 @@ def space_url(meeting: Meeting, *, absolute: bool = True) -> str:
 # Scheduling.
 
 
+def reminder_plan(starts_at: datetime, now: datetime) -> list[tuple[int, datetime]]:
+    """(minutes before, when due) of each reminder still ahead for a start: the same for a
+    pair's meeting, a circle's session and an event."""
+    return [
+        (int(offset.total_seconds() // 60), starts_at - offset)
+        for offset in REMINDER_OFFSETS
+        if starts_at - offset > now
+    ]
+
+
 def _plan_reminders(meeting: Meeting, now: datetime) -> None:
     Reminder.objects.bulk_create(
         [
-            Reminder(
-                meeting=meeting,
-                sequence=meeting.sequence,
-                offset_minutes=int(offset.total_seconds() // 60),
-                due_at=meeting.starts_at - offset,
-            )
-            for offset in REMINDER_OFFSETS
-            if meeting.starts_at - offset > now
+            Reminder(meeting=meeting, sequence=meeting.sequence, offset_minutes=m, due_at=due)
+            for m, due in reminder_plan(meeting.starts_at, now)
         ],
         ignore_conflicts=True,
     )

@@ -296,3 +296,35 @@ def test_the_circle_talks_in_one_thread_that_only_its_people_write_in(client, ru
         "Seen by 1 of 2"
         in client.get(reverse("community:circle", args=[circle.pk])).content.decode()
     )
+
+
+def test_a_mentor_starts_an_open_circle_with_the_form_and_errors_show_beside_the_fields(client, db):
+    fay = make_mentor("fay@example.org", "Fay Facilitator", tz="Asia/Tokyo")
+    client.force_login(fay)
+    url = reverse("community:circle-new")
+
+    bad = client.post(url, {"topic": "", "joining": "open", "size": 40, "weekday": 1})
+    html = bad.content.decode()
+    assert bad.status_code == 200 and "Name the circle" in html
+    assert "Ensure this value is less than or equal to 12." in html
+    assert not Circle.objects.exists()
+
+    good = client.post(
+        url,
+        {
+            "topic": "Career change",
+            "joining": "open",
+            "size": 5,
+            "weekday": 3,
+            "start": "19:30",
+            "duration": 60,
+        },
+    )
+    circle = Circle.objects.get()
+    assert good.url == reverse("community:circle", args=[circle.pk])
+    assert (circle.kind, circle.joining, circle.start_minute, circle.zone) == (
+        "mentor",
+        "open",
+        19 * 60 + 30,
+        "Asia/Tokyo",
+    )
