@@ -38,10 +38,6 @@ def session_slots(circle: Circle, week: date) -> frozenset[int]:
     return frozenset(weekly_slots_utc([window], circle.zone, week_start=week, step=SLOT))
 
 
-def _room(circle: Circle) -> int:
-    return circle.size - circle.members.filter(status=CircleMember.Status.ACTIVE).count()
-
-
 @transaction.atomic
 def add_circle(
     *,
@@ -144,7 +140,7 @@ def _offers(circles: list[Circle], week: date) -> list[engine.CircleOffer]:
                 levels=levels,
                 languages=frozenset(profile.languages if profile else ()),
                 session_hours=session_slots(circle, week),
-                room=_room(circle),
+                room=circle.room(),
             )
         )
     return offers
@@ -194,7 +190,7 @@ def publish_circles(*, cohort: Cohort) -> int:
         .filter(cohort_link__cohort=cohort)
         .select_related("facilitator")
     }
-    rooms = {pk: _room(c) for pk, c in circles.items()}
+    rooms = {pk: c.room() for pk, c in circles.items()}
     joined = 0
     now = timezone.now()
     pending = CircleProposal.objects.filter(

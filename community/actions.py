@@ -25,7 +25,7 @@ from conversations import actions as conversations
 from conversations.models import Notification
 from meetings import services as meetings
 from meetings.models import Closure, EmailPreference
-from profiles.mail import queue_email, render_email
+from mentorship import claims
 from profiles.models import User
 
 CLAIM_BATCH = 100
@@ -70,22 +70,35 @@ def when_label(event: Event, user: User) -> str:
     return zone_label(event, meetings.zone_of(user).key)
 
 
-def _tell(person: User, event: Event, *, kind: str, text: str, template: str, ics: bool = False):
-    """A feed line and an email, in the caller's transaction."""
-    conversations.notify(user=person, kind=kind, text=text, url=event_url(event))
+def _email(
+    person: User,
+    event: Event,
+    template: str,
+    *,
+    ics: bool = False,
+    kind: str | None = None,
+    **context,
+) -> None:
+    """One of this app's event emails, in the person's zone, with the event's .ics if asked."""
     attachments = [("event.ics", event_ics(event, person), "text/calendar")] if ics else []
-    message = render_email(
+    meetings.send_email(
         f"community/{template}",
+        person,
         {
-            "to": person,
             "event": event,
             "when": when_label(event, person),
             "url": settings.SITE_URL + event_url(event),
+            **context,
         },
-        to=[person.email],
         attachments=attachments,
+        kind=kind,
     )
-    queue_email(message=message, kind=f"community/{template}")
+
+
+def _tell(person: User, event: Event, *, kind: str, text: str, template: str, ics: bool = False):
+    """A feed line and an email, in the caller's transaction."""
+    conversations.notify(user=person, kind=kind, text=text, url=event_url(event))
+    _email(person, event, template, ics=ics)
 
 
 # Events.
@@ -242,18 +255,7 @@ def rsvp(*, event: Event, user: User) -> Rsvp:
 
 
 def _confirm(place: Rsvp, event: Event) -> None:
-    message = render_email(
-        "community/going",
-        {
-            "to": place.user,
-            "event": event,
-            "when": when_label(event, place.user),
-            "url": settings.SITE_URL + event_url(event),
-        },
-        to=[place.user.email],
-        attachments=[("event.ics", event_ics(event, place.user), "text/calendar")],
-    )
-    queue_email(message=message, kind="community/going")
+    _email(place.user, event, "going", ics=True)
 
 
 @transaction.atomic
@@ -307,36 +309,33 @@ def take_attendance(*, event: Event, by: User, present: set[int]) -> int:
 def send_due_event_reminders(now: datetime | None = None) -> int:
     """Claim due reminder rows and remind each person going, once; safe to run concurrently."""
     now = now or timezone.now()
-    sent = 0
-    while True:
-        with transaction.atomic():
-            due = list(
-                EventReminder.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(status=EventReminder.Status.PENDING, due_at__lte=now)
-                .select_related("event")
-                .order_by("due_at", "pk")[:CLAIM_BATCH]
-            )
-            if not due:
-                return sent
-            for reminder in due:
-                event = reminder.event
-                stale = (
-                    reminder.sequence != event.sequence
-                    or event.status != Event.Status.SCHEDULED
-                    or event.starts_at <= now
-                )
-                if not stale:
-                    going = event.rsvps.filter(status=Rsvp.Status.GOING).select_related(
-                        "user__profile"
-                    )
-                    for place in going:
-                        _remind(place.user, event, reminder)
-                    sent += 1
-                reminder.status = (
-                    EventReminder.Status.CANCELLED if stale else EventReminder.Status.SENT
-                )
-                reminder.sent_at = None if stale else timezone.now()
-                reminder.save(update_fields=["status", "sent_at"])
+
+    def due():
+        return (
+            EventReminder.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=EventReminder.Status.PENDING, due_at__lte=now)
+            .select_related("event")
+            .order_by("due_at", "pk")
+        )
+
+    return claims.drain(due, lambda reminder: _send_reminder(reminder, now), batch=CLAIM_BATCH)
+
+
+def _send_reminder(reminder: EventReminder, now: datetime) -> int:
+    event = reminder.event
+    stale = (
+        reminder.sequence != event.sequence
+        or event.status != Event.Status.SCHEDULED
+        or event.starts_at <= now
+    )
+    if not stale:
+        going = event.rsvps.filter(status=Rsvp.Status.GOING).select_related("user__profile")
+        for place in going:
+            _remind(place.user, event, reminder)
+    reminder.status = EventReminder.Status.CANCELLED if stale else EventReminder.Status.SENT
+    reminder.sent_at = None if stale else timezone.now()
+    reminder.save(update_fields=["status", "sent_at"])
+    return 0 if stale else 1
 
 
 def _remind(person: User, event: Event, reminder: EventReminder) -> None:
@@ -346,26 +345,13 @@ def _remind(person: User, event: Event, reminder: EventReminder) -> None:
         text=f"{event.title}: {when_label(event, person)}",
         url=event_url(event),
     )
-    if not meetings.wants(person, EmailPreference.Kind.REMINDERS):
-        return
-    unsubscribe = meetings.unsubscribe_url(person, EmailPreference.Kind.REMINDERS)
-    message = render_email(
-        "community/reminder",
-        {
-            "to": person,
-            "event": event,
-            "when": when_label(event, person),
-            "hours": reminder.offset_minutes // 60,
-            "url": settings.SITE_URL + event_url(event),
-            "unsubscribe_url": unsubscribe,
-        },
-        to=[person.email],
-        headers={
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
+    _email(
+        person,
+        event,
+        "reminder",
+        hours=reminder.offset_minutes // 60,
+        kind=EmailPreference.Kind.REMINDERS,
     )
-    queue_email(message=message, kind="community/reminder")
 
 
 # Stories.

@@ -13,7 +13,6 @@ from datetime import date
 from enum import Enum
 
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -43,7 +42,7 @@ def role_in(circle: Circle, user: User) -> Role:
         return Role.OUTSIDER
     if circle.facilitator_id == user.pk:
         return Role.FACILITATOR
-    if circle.members.filter(user=user, status=CircleMember.Status.ACTIVE).exists():
+    if user.pk in circle.people_ids():
         return Role.MEMBER
     if Cohort.objects.filter(circles__circle=circle, admins=user).exists():
         return Role.READER
@@ -64,10 +63,6 @@ def joinable(user: User):
         .exclude(facilitator=user)
         .exclude(members__user=user, members__status=CircleMember.Status.ACTIVE)
     )
-
-
-def _member_rows(circle: Circle):
-    return circle.members.filter(status=CircleMember.Status.ACTIVE)
 
 
 @transaction.atomic
@@ -112,8 +107,7 @@ def join_circle(*, circle: Circle, user: User) -> CircleMember:
     if seat is not None and seat.status == CircleMember.Status.PENDING:
         return seat
     now = timezone.now()
-    full = _member_rows(circle).count() >= circle.size
-    if circle.joining == Circle.Joining.OPEN and full:
+    if circle.joining == Circle.Joining.OPEN and circle.room() <= 0:
         raise CircleError("This circle is full.")
     status = (
         CircleMember.Status.ACTIVE
@@ -148,7 +142,7 @@ def approve_member(*, circle: Circle, by: User, user_id: int, accept: bool) -> C
     seat = circle.members.select_related("user").get(
         user_id=user_id, status=CircleMember.Status.PENDING
     )
-    if accept and _member_rows(circle).count() >= circle.size:
+    if accept and circle.room() <= 0:
         raise CircleError("The circle is full: raise its size or let someone go first.")
     seat.status = CircleMember.Status.ACTIVE if accept else CircleMember.Status.LEFT
     seat.joined_at = timezone.now() if accept else None
@@ -232,8 +226,7 @@ def add_action(
     *, circle: Circle, user: User, owner_id: int, text: str, due_on: date | None
 ) -> ActionItem:
     _taking_part(circle, user)
-    owners = {circle.facilitator_id, *_member_rows(circle).values_list("user_id", flat=True)}
-    if owner_id not in owners:
+    if owner_id not in circle.people_ids():
         raise CircleError("An action item's owner is someone in the circle.")
     if not text.strip():
         raise CircleError("Say what is to be done.")
@@ -255,9 +248,3 @@ def toggle_action(*, circle: Circle, user: User, action_id: int) -> ActionItem:
 def visible_notes(meeting: Meeting, viewer: User):
     """Shared notes and the viewer's own private ones, never anyone else's (admins included)."""
     return [n for n in meeting.notes.all() if not n.private or n.author_id == viewer.pk]
-
-
-def circles_of(user: User):
-    return Circle.objects.filter(
-        Q(facilitator=user) | Q(members__user=user, members__status=CircleMember.Status.ACTIVE)
-    ).distinct()

@@ -217,7 +217,6 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def move(request: HttpRequest, pk: int) -> HttpResponse:
     found = _organiser_event(request, pk)
     form = MeetingForm(request.POST, user=request.user)
-    form.fields["duration"].max_value = 720
     if not form.is_valid() or not form.cleaned_data.get("starts_at"):
         messages.error(request, "Check the new date and time.")
         return _event_page(request, found, move_form=form, status=400)
@@ -413,7 +412,7 @@ def consent(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def circles(request: HttpRequest) -> HttpResponse:
     mine = (
-        circle_actions.circles_of(request.user)
+        Circle.objects.of(request.user)
         .select_related("facilitator")
         .annotate(seats=Count("members", filter=Q(members__status=CircleMember.Status.ACTIVE)))
     )

@@ -33,7 +33,7 @@ from conversations.models import (
     Receipt,
     Thread,
 )
-from profiles.mail import queue_email, render_email
+from mentorship import claims
 from profiles.models import User
 
 logger = logging.getLogger(__name__)
@@ -86,16 +86,10 @@ def _circle_thread(circle) -> Thread:
     except IntegrityError:  # made at the same moment: read that one
         thread = Thread.objects.get(circle=circle)
     Participant.objects.bulk_create(
-        [Participant(thread=thread, user_id=pk) for pk in _circle_people(circle)],
+        [Participant(thread=thread, user_id=pk) for pk in circle.people_ids()],
         ignore_conflicts=True,
     )
     return thread
-
-
-def _circle_people(circle) -> list[int]:
-    """The facilitator and the active members: who take part in a circle now."""
-    members = circle.members.filter(status="active").values_list("user_id", flat=True)
-    return [circle.facilitator_id, *members]
 
 
 def _find_or_make(*, request, mentorship) -> Thread:
@@ -134,10 +128,6 @@ def _join(thread: Thread, subject) -> None:
     )
 
 
-def participant(*, thread: Thread, user: User) -> Participant | None:
-    return Participant.objects.filter(thread=thread, user=user).first()
-
-
 def read_only_reason(*, thread: Thread, user: User) -> str | None:
     """Why this person cannot write in this thread now, or None when they can. The one rule:
     only its two people write (a circle's: its facilitator and active members, while it is
@@ -146,7 +136,7 @@ def read_only_reason(*, thread: Thread, user: User) -> str | None:
     once either has reported the other, neither writes to the other again."""
     if thread.circle_id:
         circle = thread.circle
-        if user.pk not in _circle_people(circle):
+        if user.pk not in circle.people_ids():
             return "Only the circle's facilitator and members can write in it."
         if circle.status != circle.Status.ACTIVE:
             return "This circle is closed: its conversation is kept, read-only."
@@ -216,7 +206,7 @@ def post_message(*, thread: Thread, author: User, body: str) -> Message:
         url = thread_url(thread)
         others = Participant.objects.filter(thread=thread).exclude(user=author)
         if thread.circle_id:  # those who left the circle hear no more of it
-            others = others.filter(user_id__in=_circle_people(thread.circle))
+            others = others.filter(user_id__in=thread.circle.people_ids())
         for other in others:
             _tell_of_message(other, author=author, url=url, now=now)
     return message
@@ -286,7 +276,7 @@ def report_message(*, message: Message, by: User, reason: str = "") -> Message:
             .get(pk=message.pk)
         )
         thread = message.thread
-        people = _circle_people(thread.circle) if thread.circle_id else _pair_of(thread.subject)
+        people = thread.circle.people_ids() if thread.circle_id else _pair_of(thread.subject)
         if by.pk not in people or message.author_id == by.pk:
             raise ConversationError("You can report only the other person's messages.")
         if message.reported_at is None:
@@ -388,23 +378,12 @@ def unread_count(user: User) -> int:
 
 
 def _email(template: str, to: User, context: dict, *, kind: str | None = None) -> bool:
-    """An email of this app, through the outbox; with `kind`, the person can switch it off
-    (the preferences and the one-click unsubscribe are the meetings app's, shared by all the
-    emails a person may turn off, hence the import at call time)."""
-    headers = {}
-    if kind:
-        from meetings.services import unsubscribe_url, wants
+    """An email of this app through the outbox; with `kind`, one the person can switch off. The
+    preferences and the one-click unsubscribe are the meetings app's, shared by every optional
+    email (hence the import at call time: meetings calls this app, not the other way)."""
+    from meetings.services import send_email
 
-        if not wants(to, kind):
-            return False
-        context = {**context, "unsubscribe_url": unsubscribe_url(to, kind)}
-        headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
-        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message = render_email(
-        f"conversations/{template}", {"to": to, **context}, to=[to.email], headers=headers
-    )
-    queue_email(message=message, kind=f"conversations/{template}")
-    return True
+    return send_email(f"conversations/{template}", to, context, kind=kind)
 
 
 def send_message_emails(now: datetime | None = None) -> int:
@@ -413,19 +392,16 @@ def send_message_emails(now: datetime | None = None) -> int:
     (SKIP LOCKED) and updated in the transaction that writes the outbox row, so two workers or two
     beats never send it twice, and a worker that dies sends it on the next pass."""
     now = now or timezone.now()
-    sent = 0
-    while True:
-        with transaction.atomic():
-            due = list(
-                Participant.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(email_due_at__lte=now)
-                .select_related("user", "thread__request", "thread__mentorship", "thread__circle")
-                .order_by("email_due_at", "pk")[:EMAIL_BATCH]
-            )
-            if not due:
-                return sent
-            for member in due:
-                sent += _email_unread(member)
+
+    def due():
+        return (
+            Participant.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(email_due_at__lte=now)
+            .select_related("user", "thread__request", "thread__mentorship", "thread__circle")
+            .order_by("email_due_at", "pk")
+        )
+
+    return claims.drain(due, _email_unread, batch=EMAIL_BATCH)
 
 
 def _email_unread(member: Participant) -> int:

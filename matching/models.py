@@ -264,6 +264,16 @@ class Circle(models.Model):
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
+    def people_ids(self) -> list[int]:
+        """Who takes part in the circle now, the one rule: the facilitator first, then the active
+        members. Sessions, the conversation and the circle's page all ask this."""
+        members = self.members.filter(status=CircleMember.Status.ACTIVE).order_by("pk")
+        return [self.facilitator_id, *members.values_list("user_id", flat=True)]
+
+    def room(self) -> int:
+        """Members it can still take: its size, the facilitator not counted."""
+        return self.size - self.members.filter(status=CircleMember.Status.ACTIVE).count()
+
 
 class CircleMember(models.Model):
     """A person in a circle: asking to join (approval circles), in it, or gone."""

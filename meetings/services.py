@@ -42,6 +42,7 @@ from meetings.models import (
     Nudge,
     Reminder,
 )
+from mentorship import claims
 from profiles.mail import queue_email, render_email
 from profiles.models import Goal, User
 
@@ -267,24 +268,29 @@ def set_preference(user: User, kind: str, enabled: bool) -> None:
     EmailPreference.objects.update_or_create(user=user, kind=kind, defaults={"enabled": enabled})
 
 
-def _send(template: str, to: User, context: dict, *, attachments=(), kind: str | None = None):
+def send_email(
+    template: str, to: User, context: dict, *, attachments=(), kind: str | None = None
+) -> bool:
+    """An email through the outbox, from templates/emails/<template>; with `kind`, one the person
+    can switch off: skipped when they did, else carrying the one-click unsubscribe (RFC 8058).
+    Every app's optional emails go through here. True when it was queued."""
     if kind and not wants(to, kind):
-        return
+        return False
     context = {"to": to, **context}
     headers = {}
     if kind:
         context["unsubscribe_url"] = unsubscribe_url(to, kind)
-        # RFC 8058: mail clients offer one-click unsubscribe, by POST to this address.
         headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message = render_email(
-        f"meetings/{template}",
-        context,
-        to=[to.email],
-        attachments=list(attachments),
-        headers=headers,
+        template, context, to=[to.email], attachments=list(attachments), headers=headers
     )
-    queue_email(message=message, kind=f"meetings/{template}")
+    queue_email(message=message, kind=template)
+    return True
+
+
+def _send(template: str, to: User, context: dict, *, attachments=(), kind: str | None = None):
+    send_email(f"meetings/{template}", to, context, attachments=attachments, kind=kind)
 
 
 def _pair_url(mentorship: Mentorship) -> str:
@@ -300,9 +306,7 @@ def attendees(meeting: Meeting) -> list[User]:
     if meeting.mentorship_id:
         return [meeting.mentorship.mentee, meeting.mentorship.mentor]
     circle = meeting.circle
-    members = User.objects.filter(
-        circle_seats__circle=circle, circle_seats__status=CircleMember.Status.ACTIVE
-    ).select_related("profile")
+    members = User.objects.filter(pk__in=circle.people_ids()[1:]).select_related("profile")
     return [circle.facilitator, *members.order_by("pk")]
 
 
@@ -596,56 +600,57 @@ def cancel_session(meeting: Meeting, actor: User) -> Meeting:
 def send_due_reminders(now: datetime | None = None) -> int:
     """Claim due reminder rows and send them, batch by batch. Safe to run concurrently."""
     now = now or timezone.now()
-    sent = 0
-    while True:
-        with transaction.atomic():
-            due = list(
-                Reminder.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(status=Reminder.Status.PENDING, due_at__lte=now)
-                .select_related("meeting__mentorship__mentor__profile")
-                .select_related("meeting__mentorship__mentee__profile")
-                .select_related("meeting__circle__facilitator__profile")
-                .order_by("due_at", "pk")[:CLAIM_BATCH]
-            )
-            if not due:
-                return sent
-            for reminder in due:
-                meeting = reminder.meeting
-                stale = (
-                    reminder.sequence != meeting.sequence
-                    or meeting.status != Meeting.Status.SCHEDULED
-                    or meeting.starts_at <= now  # too late to remind: it has started
-                )
-                if stale:
-                    reminder.status = Reminder.Status.CANCELLED
-                    reminder.save(update_fields=["status"])
-                    continue
-                agenda = list(meeting.agenda.select_related("author"))
-                for reader in attendees(meeting):
-                    other = with_whom(meeting, reader)
-                    conversations.notify(
-                        user=reader,
-                        kind=Notification.Kind.REMINDER,
-                        text=f"Meeting with {other.name}: {when_label(meeting, reader)}",
-                        url=space_url(meeting, absolute=False),
-                    )
-                    _send(
-                        "reminder",
-                        reader,
-                        {
-                            "meeting": meeting,
-                            "other": other,
-                            "when": when_label(meeting, reader),
-                            "agenda": agenda,
-                            "hours": reminder.offset_minutes // 60,
-                            "url": space_url(meeting),
-                        },
-                        kind=EmailPreference.Kind.REMINDERS,
-                    )
-                reminder.status = Reminder.Status.SENT
-                reminder.sent_at = timezone.now()
-                reminder.save(update_fields=["status", "sent_at"])
-                sent += 1
+
+    def due():
+        return (
+            Reminder.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=Reminder.Status.PENDING, due_at__lte=now)
+            .select_related("meeting__mentorship__mentor__profile")
+            .select_related("meeting__mentorship__mentee__profile")
+            .select_related("meeting__circle__facilitator__profile")
+            .order_by("due_at", "pk")
+        )
+
+    return claims.drain(due, lambda reminder: _remind(reminder, now), batch=CLAIM_BATCH)
+
+
+def _remind(reminder: Reminder, now: datetime) -> int:
+    meeting = reminder.meeting
+    stale = (
+        reminder.sequence != meeting.sequence
+        or meeting.status != Meeting.Status.SCHEDULED
+        or meeting.starts_at <= now  # too late to remind: it has started
+    )
+    if stale:
+        reminder.status = Reminder.Status.CANCELLED
+        reminder.save(update_fields=["status"])
+        return 0
+    agenda = list(meeting.agenda.select_related("author"))
+    for reader in attendees(meeting):
+        other = with_whom(meeting, reader)
+        conversations.notify(
+            user=reader,
+            kind=Notification.Kind.REMINDER,
+            text=f"Meeting with {other.name}: {when_label(meeting, reader)}",
+            url=space_url(meeting, absolute=False),
+        )
+        _send(
+            "reminder",
+            reader,
+            {
+                "meeting": meeting,
+                "other": other,
+                "when": when_label(meeting, reader),
+                "agenda": agenda,
+                "hours": reminder.offset_minutes // 60,
+                "url": space_url(meeting),
+            },
+            kind=EmailPreference.Kind.REMINDERS,
+        )
+    reminder.status = Reminder.Status.SENT
+    reminder.sent_at = timezone.now()
+    reminder.save(update_fields=["status", "sent_at"])
+    return 1
 
 
 def nudge_quiet_pairs(now: datetime | None = None) -> int:
